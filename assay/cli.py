@@ -1,0 +1,266 @@
+"""The ``assay`` command line: a thin shell over the engine.
+
+Errors are mapped to exit codes here and nowhere else:
+0 success; 2 bad input (rule pack, evidence pack, usage); 3 audit trail does not verify;
+4 inference failed; 5 output could not be written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import examples
+import rules as bundled_rules
+from assay.output import write_folder
+from assay.report import summary_markdown, table_rows
+from engine.canonical import pretty_json
+from engine.cases import load_cases, run_cases
+from engine.durable_engine import DurableInference
+from engine.errors import AssayError, EngineError, InputError, OutputError, TrailError
+from engine.evaluation import Evaluation, Inference, evaluate
+from engine.explain import explain as explain_lines
+from engine.reference import ReferenceInference
+from engine.rulepack import RulePack, load_rule_pack
+from engine.sources import DigestIds, FixedClock
+from engine.trail import verify_file, verify_lines
+from evidence_schemas.reader import read_pack
+
+EXIT_CODES: list[tuple[type[AssayError], int]] = [
+    (InputError, 2),
+    (TrailError, 3),
+    (EngineError, 4),
+    (OutputError, 5),
+]
+ENGINES = ("durable", "reference")
+
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Rule pack folder (default: the bundled ISO/TS 37107:2019 pack).",
+)
+engine_option = click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default="durable",
+    show_default=True,
+    help="Inference engine.",
+)
+
+
+@click.group(help="Evidence-based maturity audits and certification.")
+def app() -> None:
+    """The ``assay`` command group."""
+
+
+@app.group(help="Inspect and check rule packs.")
+def rules() -> None:
+    """``assay rules``."""
+
+
+@app.group(help="Check audit trails.")
+def trail() -> None:
+    """``assay trail``."""
+
+
+def _console() -> Console:
+    return Console(width=140)
+
+
+def _rules(folder: Path | None) -> RulePack:
+    return load_rule_pack(folder or bundled_rules.bundled())
+
+
+def _inference(choice: str) -> Inference:
+    return DurableInference() if choice == "durable" else ReferenceInference()
+
+
+def run_evaluation(rules: RulePack, pack_path: Path, as_of: dt.date, engine: str) -> Evaluation:
+    """Read a pack and evaluate it deterministically (clock at the assessment date, digest ids)."""
+    loaded = read_pack(pack_path)
+    return evaluate(
+        rules,
+        loaded.pack,
+        loaded.digest,
+        as_of=as_of,
+        clock=FixedClock.at_date(as_of),
+        ids=DigestIds(f"{loaded.digest}|{rules.digest}|{as_of.isoformat()}"),
+        inference=_inference(engine),
+    )
+
+
+def output_files(evaluation: Evaluation) -> dict[str, bytes]:
+    """The files an evaluation writes."""
+    result = evaluation.result
+    return {
+        "result.json": pretty_json(result.model_dump(mode="json")).encode("utf-8"),
+        "trail.jsonl": "".join(r.line() + "\n" for r in evaluation.trail).encode("utf-8"),
+        "summary.md": summary_markdown(result, evaluation.head).encode("utf-8"),
+    }
+
+
+def print_table(console: Console, evaluation: Evaluation) -> None:
+    """The result as a terminal table."""
+    result = evaluation.result
+    table = Table(title=f"{result.pack.community}: {result.model}, as of {result.as_of}")
+    for column in ("Characteristic", "Claimed", "Verified", "Claim", "Blockers for the next level"):
+        table.add_column(column, overflow="fold")
+    for row in table_rows(result):
+        table.add_row(*row)
+    console.print(table)
+
+
+@app.command("evaluate")
+@click.argument("pack", type=click.Path(path_type=Path))
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), required=True, help="Assessment date.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder to write result.json, trail.jsonl and summary.md to.",
+)
+@rules_option
+@click.option("--json", "json_output", is_flag=True, help="Print the result JSON instead of the table.")
+@click.option("--force", is_flag=True, help="Replace an existing, non-empty --out folder.")
+@engine_option
+def evaluate_command(
+    pack: Path,
+    as_of: dt.datetime,
+    out: Path | None,
+    rules_dir: Path | None,
+    json_output: bool,
+    force: bool,
+    engine: str,
+) -> None:
+    """Evaluate an evidence pack (folder or pack.json) on an assessment date."""
+    evaluation = run_evaluation(_rules(rules_dir), pack, as_of.date(), engine)
+    if out is not None:
+        write_folder(out, output_files(evaluation), replace=force)
+    console = _console()
+    if json_output:
+        sys.stdout.write(pretty_json(evaluation.result.model_dump(mode="json")))
+    else:
+        print_table(console, evaluation)
+    if out is not None:
+        console.print(f"Wrote result.json, trail.jsonl and summary.md to {out}")
+
+
+@app.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("assay-demo"),
+    show_default=True,
+    help="Folder for the demo's outputs (replaced if it exists).",
+)
+@engine_option
+def demo(out: Path, engine: str) -> None:
+    """Evaluate the bundled sample community with the bundled rule pack."""
+    console = _console()
+    pack = _rules(None)
+    console.print(
+        f"Rule pack {pack.id}: {len(pack.characteristics)} of "
+        f"{len(pack.model.characteristics())} characteristics encoded, digest {pack.digest}"
+    )
+    pack_path = examples.sample_pack()
+    console.print(f"Evidence pack: {pack_path}, assessed as of {examples.SAMPLE_AS_OF}, engine: {engine}")
+    evaluation = run_evaluation(pack, pack_path, examples.SAMPLE_AS_OF, engine)
+    print_table(console, evaluation)
+    write_folder(out, output_files(evaluation), replace=True)
+    checked = verify_file(out / "trail.jsonl")
+    console.print(f"Wrote {out}/result.json, {out}/trail.jsonl and {out}/summary.md")
+    console.print(f"Audit trail verified: {checked.records} records, head {checked.head}")
+
+
+@rules.command("validate")
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
+def rules_validate(folder: Path | None) -> None:
+    """Check a rule pack and its cases; lists every problem found."""
+    pack = _rules(folder)
+    load_cases(folder or bundled_rules.bundled())
+    _console().print(f"{pack.id}: valid, {len(pack.characteristics)} characteristics, digest {pack.digest}")
+
+
+@rules.command("list")
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
+def rules_list(folder: Path | None) -> None:
+    """List the model's characteristics and which the pack encodes."""
+    pack = _rules(folder)
+    table = Table(title=f"{pack.model.standard} ({pack.id})")
+    for column in ("Id", "Characteristic", "Kind", "Encoded"):
+        table.add_column(column)
+    for char in pack.model.characteristics():
+        table.add_row(char.id, char.title.en, char.kind, "yes" if char.id in pack.characteristics else "no")
+    _console().print(table)
+
+
+@rules.command("explain")
+@click.argument("characteristic")
+@rules_option
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language.")
+def rules_explain(characteristic: str, rules_dir: Path | None, lang: str) -> None:
+    """Show a characteristic's levels and requirements."""
+    pack = _rules(rules_dir)
+    spec = pack.characteristics.get(characteristic)
+    if spec is None:
+        known = ", ".join(pack.characteristics)
+        raise click.UsageError(f"{characteristic!r} is not encoded in {pack.id} (encoded: {known})")
+    for line in explain_lines(pack.model, spec, "zh" if lang == "zh" else "en"):
+        sys.stdout.write(line + "\n")
+
+
+@rules.command("test")
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
+@engine_option
+def rules_test(folder: Path | None, engine: str) -> None:
+    """Run the cases beside the rules: each level reached, and missed by one requirement."""
+    root = folder or bundled_rules.bundled()
+    results = run_cases(_rules(folder), load_cases(root), _inference(engine))
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        state = "ok" if r.ok else "FAIL " + "; ".join(r.failures)
+        sys.stdout.write(f"{r.characteristic} level {r.level} {r.run}: {state}\n")
+    sys.stdout.write(f"{len(results) - len(failed)} of {len(results)} cases pass\n")
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@trail.command("verify")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--head", default=None, help="Expected hash of the last record.")
+def trail_verify(file: Path, head: str | None) -> None:
+    """Verify an audit trail's hash chain ('-' reads standard input); names the first bad record."""
+    if str(file) == "-":
+        checked = verify_lines(sys.stdin.read().splitlines(), head)
+    else:
+        checked = verify_file(file, head)
+    sys.stdout.write(f"intact: {checked.records} records, head {checked.head}\n")
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI with ``argv``; returns the exit code (errors mapped here, once)."""
+    try:
+        app.main(args=argv, prog_name="assay", standalone_mode=False)
+    except AssayError as exc:
+        sys.stderr.write(f"assay: {exc}\n")
+        return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        return 130
+    return 0
+
+
+def main() -> None:
+    """Console entry point."""
+    sys.exit(run(sys.argv[1:]))

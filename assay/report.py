@@ -1,0 +1,86 @@
+"""Readable renderings of a result: the terminal table and ``summary.md``."""
+
+from __future__ import annotations
+
+from engine.result import CharacteristicResult, Result
+
+
+def table_rows(result: Result) -> list[tuple[str, str, str, str, str]]:
+    """(characteristic, claimed, verified, verdict, blockers for the next level) per row."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    for char in result.characteristics:
+        claimed = "-" if char.claim is None else str(char.claim.now)
+        verdict = "" if char.claim is None else char.claim.verdict
+        if char.status == "not_encoded":
+            rows.append((f"{char.id} {char.title}", claimed, "not encoded", verdict, ""))
+            continue
+        rows.append((f"{char.id} {char.title}", claimed, str(char.verified_level), verdict, blockers(char)))
+    return rows
+
+
+def blockers(char: CharacteristicResult) -> str:
+    """Short list of what stands between the verified level and the next."""
+    if char.next_level is None:
+        return "highest level reached"
+    names = [
+        b.requirement.rsplit("/", 1)[1] + ("?" if b.outcome == "indeterminate" else "") for b in char.blockers
+    ]
+    return f"L{char.next_level}: " + ", ".join(names)
+
+
+def summary_markdown(result: Result, trail_head: str) -> str:
+    """The result as a Markdown report for people."""
+    lines = [
+        f"# {result.pack.community}: {result.model} assessment as of {result.as_of}",
+        "",
+        f"- Evaluation: `{result.evaluation_id}`",
+        f"- Evidence pack: `{result.pack.id}` (`{result.pack.digest}`)",
+        f"- Rule pack: `{result.rule_pack.id}` (`{result.rule_pack.digest}`)",
+        f"- Audit trail head: `{trail_head}` (check with `assay trail verify trail.jsonl`)",
+        "",
+        "## Levels",
+        "",
+        "| Characteristic | Claimed | Verified | Claim | Next level needs |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table_rows(result):
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    lines += [
+        "",
+        "`?` marks a requirement that is undecided: evidence awaits verification or is stale.",
+        "",
+    ]
+    for char in result.characteristics:
+        if char.status != "evaluated":
+            continue
+        lines += [f"### {char.id} {char.title}: level {char.verified_level}", ""]
+        for level in char.levels:
+            mark = "credited" if level.credited else level.criteria.replace("_", " ")
+            inherit = f", as at level {level.as_at}" if level.as_at else ""
+            lines.append(f"- Level {level.level} ({level.name}{inherit}): {mark}. {level.summary}")
+            if level.note:
+                lines.append(f"  - {level.note}")
+        if char.blockers:
+            lines += ["", f"Why not level {char.next_level}:"]
+            lines += [
+                f"- `{b.requirement}` ({b.outcome.replace('_', ' ')}): {b.missing}" for b in char.blockers
+            ]
+        lines.append("")
+    lines += [
+        "## Dimensions and sub-dimensions",
+        "",
+        f"Aggregation: {result.summaries.rule}.",
+        "",
+        "| Group | Level | Mean | Evaluated | Not encoded |",
+        "|---|---|---|---|---|",
+    ]
+    for group in result.summaries.groups:
+        floor = "-" if group.level is None else str(group.level)
+        mean = "-" if group.mean is None else f"{group.mean:.2f}"
+        lines.append(
+            f"| {group.id} {group.title} | {floor} | {mean} | {group.evaluated} | {group.not_encoded} |"
+        )
+    if result.excluded_evidence:
+        lines += ["", "## Evidence left out", ""]
+        lines += [f"- `{e.id}`: {e.reason}" for e in result.excluded_evidence]
+    return "\n".join(lines) + "\n"

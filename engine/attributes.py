@@ -1,0 +1,223 @@
+"""The attributes rules may test, per evidence kind, and the normalised value of each.
+
+Attribute paths and types are read from the evidence models (``evidence_schemas.items``), so
+the vocabulary cannot drift from the schema. Besides the stored fields there are derived
+attributes: ``<list>.count`` for every list, and for KPI records the latest observation on or
+before the assessment date (``latest.value``, ``latest.date``) with direction-aware gains
+against the baseline and targets.
+
+Values are normalised here, once, for both evaluators: dates become day numbers, numbers
+become fixed-point integers in millionths (:data:`SCALE`), empty lists and missing values are
+left out (so they fail every comparison). Types never mix, which keeps durable_rules'
+coercions ('99' > 100, '1' == 1) out of play, and no float reaches durable_rules: its JSON
+parser rejects numbers such as ``1e-05`` (an exponent without a decimal point), which is how
+Python writes 0.00001.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel
+
+from evidence_schemas.items import KIND_MODELS, DatedValue, Kpi
+
+AttrType = Literal["string", "number", "boolean", "date", "list", "object"]
+Value = str | int | bool | tuple[str | int, ...]
+SCALE = 1_000_000
+"""Numbers are compared in millionths of their unit."""
+MAX_MAGNITUDE = 10**12
+"""Largest number the engine compares (scaled, it still fits durable_rules' 64-bit integers)."""
+
+
+def fixed(number: float) -> int:
+    """A number as an integer count of millionths (ties round to even, deterministically)."""
+    return round(number * SCALE)
+
+
+_SKIPPED = {"kind", "id", "offered_for"}  # routing fields, not evidence content
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One attribute a rule may test."""
+
+    path: str
+    """Dotted path, e.g. ``publication.status``."""
+    type: AttrType
+    """``list`` is a list of strings or numbers; ``object`` a nested record (exists only)."""
+    values: tuple[str | int, ...] | None = None
+    """Allowed values for enumerations (or list items), else None."""
+    item_type: AttrType | None = None
+    """For ``list``: the type of its items."""
+    derived: bool = False
+    """Computed by the engine rather than stored in the pack."""
+
+
+KPI_GAINS = ("baseline", "target", "final_target")
+"""What a KPI's latest observation can be compared with."""
+
+
+@cache
+def catalogue() -> dict[str, dict[str, Attribute]]:
+    """Evidence kind -> attribute path -> attribute. Computed once from the static models."""
+    result: dict[str, dict[str, Attribute]] = {}
+    for kind, model in KIND_MODELS.items():
+        attrs: dict[str, Attribute] = {}
+        _collect(model, "", attrs)
+        if model is Kpi:
+            attrs["latest"] = Attribute("latest", "object", derived=True)
+            attrs["latest.value"] = Attribute("latest.value", "number", derived=True)
+            attrs["latest.date"] = Attribute("latest.date", "date", derived=True)
+        result[kind] = dict(sorted(attrs.items()))
+    return result
+
+
+def _collect(model: type[BaseModel], prefix: str, attrs: dict[str, Attribute]) -> None:
+    for name, field in model.model_fields.items():
+        if not prefix and name in _SKIPPED:
+            continue
+        path = prefix + name
+        annotation = _strip_optional(field.annotation)
+        origin = typing.get_origin(annotation)
+        if origin is list:
+            (item,) = typing.get_args(annotation)
+            item = _strip_optional(item)
+            attrs[path + ".count"] = Attribute(path + ".count", "number", derived=True)
+            if isinstance(item, type) and issubclass(item, BaseModel):
+                attrs[path] = Attribute(path, "object")
+            else:
+                item_type, values = _scalar(item)
+                attrs[path] = Attribute(path, "list", values, item_type)
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            attrs[path] = Attribute(path, "object")
+            _collect(annotation, path + ".", attrs)
+        else:
+            kind, values = _scalar(annotation)
+            attrs[path] = Attribute(path, kind, values)
+
+
+def _strip_optional(annotation: Any) -> Any:
+    while typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    if typing.get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _strip_optional(args[0])
+    return annotation
+
+
+def _scalar(annotation: Any) -> tuple[AttrType, tuple[str | int, ...] | None]:
+    annotation = _strip_optional(annotation)
+    if typing.get_origin(annotation) is Literal:
+        return "string", tuple(typing.get_args(annotation))
+    if annotation is bool:
+        return "boolean", None
+    if annotation in (int, float):
+        return "number", None
+    if annotation is dt.date:
+        return "date", None
+    if annotation is str:
+        return "string", None
+    raise TypeError(f"no attribute type for {annotation!r}")  # a schema change needs a type here
+
+
+# --- normalised values ----------------------------------------------------------------------
+
+
+def item_values(item: BaseModel, as_of: dt.date) -> dict[str, Value]:
+    """Attribute path -> normalised value for one item; absent attributes are left out.
+
+    Dates are day numbers (``date.toordinal()``); ``age:<path>`` holds each date's age in days
+    on ``as_of``; ``gain:<what>`` holds a KPI's direction-aware gain (positive is better).
+    """
+    values: dict[str, Value] = {}
+    _flatten(item, "", values)
+    if isinstance(item, Kpi):
+        _kpi_values(item, as_of, values)
+    today = as_of.toordinal()
+    for path, attr in catalogue()[_kind(item)].items():
+        if attr.type == "date" and path in values:
+            day = values[path]
+            assert isinstance(day, int)
+            values["age:" + path] = today - day
+    return values
+
+
+def _kind(item: BaseModel) -> str:
+    kind = getattr(item, "kind", None)
+    assert isinstance(kind, str)
+    return kind
+
+
+def _flatten(model: BaseModel, prefix: str, values: dict[str, Value]) -> None:
+    for name in type(model).model_fields:
+        if not prefix and name in _SKIPPED:
+            continue
+        value = getattr(model, name)
+        path = prefix + name
+        if value is None:
+            continue
+        if isinstance(value, BaseModel):
+            values[path] = True  # present, for 'exists'
+            _flatten(value, path + ".", values)
+        elif isinstance(value, list):
+            if value:
+                values[path + ".count"] = fixed(len(value))
+                first = value[0]
+                if isinstance(first, BaseModel):
+                    values[path] = True
+                else:
+                    values[path] = tuple(_scalar_value(v) for v in value)
+        else:
+            values[path] = _scalar_value(value)
+
+
+def _scalar_value(value: Any) -> str | int | bool:
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return fixed(value)
+    raise TypeError(f"unexpected value {value!r}")
+
+
+def _kpi_values(kpi: Kpi, as_of: dt.date, values: dict[str, Value]) -> None:
+    seen = [point for point in kpi.observations if point.date <= as_of]
+    if not seen:
+        return
+    latest = max(seen, key=lambda point: point.date)
+    now = fixed(latest.value)
+    values["latest"] = True
+    values["latest.value"] = now
+    values["latest.date"] = latest.date.toordinal()
+    # Gains are exact integer differences, signed so that positive always means better.
+    sign = 1 if kpi.direction == "higher_is_better" else -1
+    if kpi.baseline is not None:
+        values["gain:baseline"] = sign * (now - fixed(kpi.baseline.value))
+    due = [t for t in kpi.targets if t.date <= latest.date]
+    if due:
+        values["gain:target"] = sign * (now - fixed(_last(due).value))
+    if kpi.targets:
+        values["gain:final_target"] = sign * (now - fixed(_last(kpi.targets).value))
+
+
+def _last(points: list[DatedValue]) -> DatedValue:
+    return max(points, key=lambda point: point.date)
+
+
+def literal_value(value: Any) -> Any:
+    """A rule literal normalised like item values (dates to day numbers, numbers to millionths)."""
+    if isinstance(value, list):
+        return [literal_value(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return fixed(value)
+    return value

@@ -1,0 +1,218 @@
+"""Test cases beside the rules: for every level, evidence that reaches it and evidence that
+falls just short.
+
+A case file (``cases/<characteristic>.yaml``) names evidence building blocks once and, per
+level, two runs:
+
+- ``reach``: a minimal set of items that reaches exactly that level;
+- ``miss``: the same set missing one requirement, which falls one level below; ``unmet``
+  names the requirement that must then block the level.
+
+Blocks are partial evidence items: id, title, issuer, dates and ``offered_for`` default to
+sensible values, so a block says only what matters to the rule. Every item in a run is
+accepted by an auditor unless the run lists it under ``unverified`` or ``rejected``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from engine.catalogue import Strict
+from engine.errors import Problem, RulePackError
+from engine.evaluation import Evaluation, Inference, evaluate
+from engine.rulepack import RulePack
+from engine.sourcemap import load_yaml
+from engine.sources import DigestIds, FixedClock
+from evidence_schemas.items import EvidenceItem
+from evidence_schemas.pack import Community, EvidencePack, Verification
+from evidence_schemas.reader import pack_digest
+
+CASES_DIR = "cases"
+_ITEM = TypeAdapter(EvidenceItem)
+
+
+class Run(Strict):
+    """One run: which blocks to include and how the auditor decided on them."""
+
+    items: list[str] = Field(description="Block names to include.")
+    unverified: list[str] = Field(default_factory=list, description="Blocks left unverified.")
+    rejected: list[str] = Field(default_factory=list, description="Blocks the auditor rejected.")
+
+
+class Miss(Run):
+    """A run that must fall one level short, blocked by ``unmet``."""
+
+    unmet: str = Field(description="Requirement id that must block the level.")
+
+
+class LevelCases(Strict):
+    """The two runs of one level."""
+
+    reach: Run
+    miss: Miss
+
+
+class CaseFile(Strict):
+    """All cases of one characteristic."""
+
+    characteristic: str
+    as_of: dt.date
+    blocks: dict[str, dict[str, Any]] = Field(description="Block name -> partial evidence item.")
+    levels: dict[int, LevelCases]
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    """How one run came out."""
+
+    characteristic: str
+    level: int
+    run: str
+    """``reach`` or ``miss``."""
+    expected: int
+    verified: int
+    failures: tuple[str, ...]
+    """Why the run did not come out as expected (empty when it did)."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the run came out as expected."""
+        return not self.failures
+
+
+def load_cases(folder: Path) -> dict[str, CaseFile]:
+    """Load every case file of a rule pack; raises :class:`RulePackError` on any problem."""
+    problems: list[Problem] = []
+    files: dict[str, CaseFile] = {}
+    for path in sorted((folder / CASES_DIR).glob("*.yaml")):
+        doc = load_yaml(path)
+        if doc.problems:
+            problems += doc.problems
+            continue
+        try:
+            case = CaseFile.model_validate(doc.data)
+        except ValidationError as exc:
+            problems += doc.validation_problems(exc)
+            continue
+        for name, block in case.blocks.items():
+            try:
+                _ITEM.validate_python(_with_defaults(case, name, block), strict=True)
+            except ValidationError as exc:
+                problems += doc.validation_problems(exc, ["blocks", name])
+        for number, runs in case.levels.items():
+            for run_name in ("reach", "miss"):
+                run: Run = getattr(runs, run_name)
+                for listed in (run.items, run.unverified, run.rejected):
+                    for name in listed:
+                        if name not in case.blocks:
+                            problems.append(
+                                doc.problem(["levels", number, run_name], f"unknown block {name!r}")
+                            )
+        if path.stem != case.characteristic:
+            problems.append(
+                doc.problem(
+                    ["characteristic"],
+                    f"file is named {path.stem!r}, must be {case.characteristic!r}",
+                )
+            )
+        files[case.characteristic] = case
+    if problems:
+        raise RulePackError(problems)
+    return files
+
+
+def _with_defaults(case: CaseFile, name: str, block: dict[str, Any]) -> dict[str, Any]:
+    day = dt.timedelta(days=1)
+    defaults: dict[str, Any] = {
+        "id": name,
+        "title": name.replace("-", " "),
+        "issuer": "Case City Council",
+        "period": {"start": case.as_of - 365 * day, "end": case.as_of - 30 * day},
+        "collected": case.as_of - 10 * day,
+        "submitted": case.as_of - 5 * day,
+        "offered_for": [case.characteristic],
+    }
+    return {**defaults, **block}
+
+
+def case_pack(case: CaseFile, run: Run, model: str) -> EvidencePack:
+    """The evidence pack of one run."""
+    items = [_ITEM.validate_python(_with_defaults(case, n, case.blocks[n]), strict=True) for n in run.items]
+    verifications = [
+        Verification(
+            evidence_id=name,
+            verdict="rejected" if name in run.rejected else "accepted",
+            method="document_review",
+            reason="case run",
+            auditor="Case Auditor",
+            date=case.as_of - dt.timedelta(days=1),
+        )
+        for name in run.items
+        if name not in run.unverified
+    ]
+    return EvidencePack(
+        format="assay-evidence-pack/1",
+        id=f"case-{case.characteristic}",
+        community=Community(id="case-city", name="Case City"),
+        model=model,
+        items=items,
+        verifications=verifications,
+    )
+
+
+def run_cases(rules: RulePack, cases: dict[str, CaseFile], inference: Inference) -> list[CaseResult]:
+    """Run every case; a characteristic encoded without cases is itself a failure."""
+    results = []
+    for cid in rules.characteristics:
+        case = cases.get(cid)
+        if case is None:
+            results.append(CaseResult(cid, 0, "-", 0, 0, (f"{cid} has no case file",)))
+            continue
+        for number in sorted(rules.characteristics[cid].levels):
+            runs = case.levels.get(number)
+            if runs is None:
+                results.append(CaseResult(cid, number, "-", number, 0, (f"level {number} has no cases",)))
+                continue
+            results.append(run_case(rules, case, number, "reach", inference))
+            results.append(run_case(rules, case, number, "miss", inference))
+    return results
+
+
+def run_case(
+    rules: RulePack, case: CaseFile, level: int, name: Literal["reach", "miss"], inference: Inference
+) -> CaseResult:
+    """Run one case (``reach`` or ``miss`` of ``level``) and check it came out as expected."""
+    run: Run = getattr(case.levels[level], name)
+    evaluation = evaluate_run(rules, case, run, inference)
+    result = next(c for c in evaluation.result.characteristics if c.id == case.characteristic)
+    verified = result.verified_level or 0
+    expected = level if name == "reach" else level - 1
+    failures = []
+    if verified != expected:
+        failures.append(f"expected level {expected}, verified {verified}")
+    if isinstance(run, Miss):
+        key = f"{case.characteristic}/{level}/{run.unmet}"
+        blocking = [b.requirement for b in result.blockers]
+        if key not in blocking:
+            failures.append(f"{run.unmet} does not block level {level} (blockers: {blocking or 'none'})")
+    return CaseResult(case.characteristic, level, name, expected, verified, tuple(failures))
+
+
+def evaluate_run(rules: RulePack, case: CaseFile, run: Run, inference: Inference) -> Evaluation:
+    """Evaluate one run (deterministic: fixed clock, digest ids)."""
+    pack = case_pack(case, run, rules.model.id)
+    digest = pack_digest(pack)
+    return evaluate(
+        rules,
+        pack,
+        digest,
+        as_of=case.as_of,
+        clock=FixedClock.at_date(case.as_of),
+        ids=DigestIds(digest),
+        inference=inference,
+    )

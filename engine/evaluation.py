@@ -1,0 +1,191 @@
+"""One evaluation: an evidence pack against a rule pack on an assessment date.
+
+``evaluate`` is a pure function of its inputs plus the injected clock and id source: it
+normalises evidence, runs inference, builds the result and writes the audit trail in memory.
+Files are the caller's business.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from engine.canonical import digest_of
+from engine.errors import EvidencePackError, Problem
+from engine.evidence import Evidence, normalise
+from engine.outcomes import CharacteristicInference
+from engine.result import Result, build_result
+from engine.rulepack import RulePack
+from engine.sources import Clock, IdSource
+from engine.trail import CLOSING_EVENT, Trail, TrailRecord
+from evidence_schemas.pack import EvidencePack
+
+ENGINE_ACTOR = "assay-engine"
+
+
+class Inference(Protocol):
+    """Something that infers levels: durable_rules, or the reference evaluator."""
+
+    def infer(self, pack: RulePack, evidence: Evidence) -> dict[str, CharacteristicInference]:
+        """Infer every encoded characteristic."""
+        ...
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A result and the trail that explains it."""
+
+    result: Result
+    trail: tuple[TrailRecord, ...]
+
+    @property
+    def head(self) -> str:
+        """Hash of the trail's last record."""
+        return self.trail[-1].hash
+
+
+def evaluate(
+    rules: RulePack,
+    pack: EvidencePack,
+    pack_digest: str,
+    *,
+    as_of: dt.date,
+    clock: Clock,
+    ids: IdSource,
+    inference: Inference,
+    actor: str = ENGINE_ACTOR,
+) -> Evaluation:
+    """Evaluate ``pack`` against ``rules`` on ``as_of``.
+
+    Raises :class:`EvidencePackError` when the pack does not fit the rule pack's model.
+    """
+    check_fit(rules, pack)
+    evaluation_id = ids.new_id("evaluation")
+    evidence = normalise(pack, as_of)
+    trail = Trail(clock)
+    trail.append(actor, "evaluation.started", {"evaluation_id": evaluation_id, "as_of": as_of.isoformat()})
+    trail.append(
+        actor,
+        "pack.received",
+        {
+            "pack": pack.id,
+            "community": pack.community.id,
+            "digest": pack_digest,
+            "items": len(pack.items),
+            "verifications": len(pack.verifications),
+            "claims": len(pack.claims),
+            "excluded": [{"id": e.id, "reason": e.reason} for e in evidence.excluded],
+        },
+    )
+    trail.append(
+        actor,
+        "rulepack.loaded",
+        {
+            "rule_pack": rules.id,
+            "digest": rules.digest,
+            "files": list(rules.files),
+            "characteristics": list(rules.characteristics),
+        },
+    )
+    inferred = inference.infer(rules, evidence)
+    _record_inference(trail, actor, rules, inferred)
+    result = build_result(
+        evaluation_id=evaluation_id,
+        rules=rules,
+        pack_id=pack.id,
+        pack_digest=pack_digest,
+        community=pack.community.name,
+        claims=pack.claims,
+        evidence=evidence,
+        inferred=inferred,
+    )
+    trail.append(
+        actor,
+        CLOSING_EVENT,
+        {
+            "evaluation_id": evaluation_id,
+            "result_digest": digest_of(result.model_dump(mode="json")),
+            "records": len(trail.records) + 1,
+        },
+    )
+    return Evaluation(result, tuple(trail.records))
+
+
+def check_fit(rules: RulePack, pack: EvidencePack) -> None:
+    """The pack must be for this model and name only its characteristics."""
+    problems = []
+    if pack.model != rules.model.id:
+        problems.append(
+            Problem(
+                "pack.json",
+                None,
+                "model",
+                f"pack is for {pack.model!r}, rule pack is {rules.model.id!r}",
+            )
+        )
+    known = {c.id for c in rules.model.characteristics()}
+    for i, item in enumerate(pack.items):
+        for j, cid in enumerate(item.offered_for):
+            if cid not in known:
+                problems.append(
+                    Problem(
+                        "pack.json",
+                        None,
+                        f"items[{i}].offered_for[{j}]",
+                        f"{item.id} is offered for unknown characteristic {cid!r}",
+                    )
+                )
+    for i, claim in enumerate(pack.claims):
+        if claim.characteristic not in known:
+            problems.append(
+                Problem(
+                    "pack.json",
+                    None,
+                    f"claims[{i}].characteristic",
+                    f"claim for unknown characteristic {claim.characteristic!r}",
+                )
+            )
+    if problems:
+        raise EvidencePackError(problems)
+
+
+def _record_inference(
+    trail: Trail, actor: str, rules: RulePack, inferred: Mapping[str, CharacteristicInference]
+) -> None:
+    for cid, spec in rules.characteristics.items():
+        inference = inferred[cid]
+        for number, level in sorted(spec.levels.items()):
+            for top in level.requirements:
+                for node in top.walk():
+                    key = spec.node_key(number, node.id)
+                    outcome = inference.nodes[key]
+                    trail.append(
+                        actor,
+                        "requirement.evaluated",
+                        {
+                            "characteristic": cid,
+                            "level": number,
+                            "requirement": key,
+                            "outcome": outcome.status,
+                            "evidence": list(outcome.evidence),
+                            "pending": [p.id for p in outcome.pending],
+                            "violations": list(outcome.violations),
+                            "rejected": list(outcome.rejected),
+                            "missing": outcome.missing,
+                        },
+                    )
+        trail.append(
+            actor,
+            "level.inferred",
+            {
+                "characteristic": cid,
+                "verified_level": inference.rating.verified,
+                "capped": list(inference.rating.capped),
+                "levels": [
+                    {"level": n, "own": lo.own.status, "criteria": lo.criteria.status}
+                    for n, lo in sorted(inference.levels.items())
+                ],
+            },
+        )

@@ -1,0 +1,107 @@
+"""Loading a rule pack from its folder and checking it completely.
+
+A pack folder holds ``model.yaml`` (the catalogue) and ``characteristics/<id>.yaml``, one file
+per characteristic. Loading collects every problem of every file (schema errors, unknown
+kinds, attributes, operators or characteristics, duplicate ids, broken ``as_at`` inheritance)
+and raises them together; a pack with any problem is never used, in whole or in part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from engine.canonical import digest
+from engine.catalogue import MaturityModel, load_catalogue
+from engine.errors import Problem, RulePackError
+from engine.patterns import ALPHA_BUDGET, alpha_load
+from engine.rulecheck import check_characteristic
+from engine.sourcemap import SourceDoc, load_yaml
+from engine.spec import CharacteristicRules
+
+MODEL_FILE = "model.yaml"
+RULES_DIR = "characteristics"
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """A loaded, fully checked rule pack."""
+
+    id: str
+    """Pack id (the model id, e.g. ``iso37107-2019``)."""
+    model: MaturityModel
+    characteristics: dict[str, CharacteristicRules]
+    """Encoded characteristics, in the catalogue's reading order."""
+    digest: str
+    """``sha256:`` over the pack's files: sha256sum-style lines ``<hex>  <path>``, sorted."""
+    files: tuple[str, ...]
+    """Files the digest covers, relative to the pack folder."""
+
+
+def load_rule_pack(folder: Path) -> RulePack:
+    """Load and check the pack in ``folder``; raises :class:`RulePackError` on any problem."""
+    model_path = folder / MODEL_FILE
+    if not model_path.is_file():
+        raise RulePackError([Problem(str(folder), None, "", f"no {MODEL_FILE} in the rule pack")])
+    problems: list[Problem] = []
+    model: MaturityModel | None = None
+    try:
+        model = load_catalogue(model_path)
+    except RulePackError as exc:
+        problems += exc.problems  # keep going: the rule files' own problems belong in the report
+    known = {c.id for c in model.characteristics()} if model is not None else None
+    loaded: dict[str, CharacteristicRules] = {}
+    rule_files = sorted((folder / RULES_DIR).glob("*")) if (folder / RULES_DIR).is_dir() else []
+    for path in rule_files:
+        doc = load_yaml(path)
+        if path.suffix != ".yaml":
+            problems.append(Problem(str(path), None, "", "not a .yaml rule file"))
+            continue
+        if doc.problems:
+            problems += doc.problems
+            continue
+        # Structure (pydantic) and meaning (rulecheck) are checked side by side, so one run
+        # reports every problem of the file, not the structural ones first.
+        file_problems = check_characteristic(doc.data, path.stem, known, doc)
+        try:
+            rules = CharacteristicRules.model_validate(doc.data)
+        except ValidationError as exc:
+            file_problems += doc.validation_problems(exc)
+        else:
+            file_problems += _engine_limits(rules, doc)
+        problems += file_problems
+        if not file_problems:
+            loaded[rules.characteristic] = rules
+    if not rule_files:
+        problems.append(Problem(str(folder / RULES_DIR), None, "", "no characteristic rule files"))
+    if problems or model is None:
+        raise RulePackError(problems)
+    files = [MODEL_FILE, *(f"{RULES_DIR}/{p.name}" for p in rule_files)]
+    ordered = {c.id: loaded[c.id] for c in model.characteristics() if c.id in loaded}
+    return RulePack(model.id, model, ordered, pack_digest(folder, files), tuple(files))
+
+
+def _engine_limits(rules: CharacteristicRules, doc: SourceDoc) -> list[Problem]:
+    """A characteristic must fit one durable_rules ruleset (see :mod:`engine.patterns`)."""
+    problems = []
+    for kind, tests in alpha_load(rules).items():
+        if tests > ALPHA_BUDGET:
+            problems.append(
+                doc.problem(
+                    ["levels"],
+                    f"the conditions on {kind} evidence need {tests} distinct tests; the engine "
+                    f"allows {ALPHA_BUDGET} per kind and characteristic (share conditions "
+                    "between requirements, or use fewer one_of/contains_any alternatives)",
+                )
+            )
+    return problems
+
+
+def pack_digest(folder: Path, files: Sequence[str]) -> str:
+    """Digest of a list of files, reproducible with ``sha256sum <files> | sort -k2``."""
+    lines = sorted(f"{hashlib.sha256((folder / name).read_bytes()).hexdigest()}  {name}\n" for name in files)
+    return digest("".join(lines).encode("utf-8"))

@@ -1,0 +1,1 @@
+"""Evidence packs: pydantic models of every evidence kind, verifications and claims."""

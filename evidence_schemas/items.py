@@ -1,0 +1,280 @@
+"""Evidence items, one model per kind. The ``kind`` field tells them apart.
+
+Rule packs address these fields by dotted path (``publication.status``, ``baseline.value``);
+the rule-pack loader reads paths and types from these models, so a field added here becomes
+usable in rules at once, and a rule naming a field that does not exist is an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from evidence_schemas.common import Approval, ItemBase, Money, Number, Schema, ShortText, Url
+
+OutcomeArea = Literal["economic", "social", "environmental"]
+Sector = Literal["local_government", "other_public", "private", "civil_society", "academia"]
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+class Publication(Schema):
+    """Where a document can be read."""
+
+    status: Literal["published", "internal", "draft"] = Field(
+        description="published: public; internal: adopted but not public; draft: not adopted."
+    )
+    url: Url | None = Field(default=None, description="Public address; required when published.")
+
+    @model_validator(mode="after")
+    def _published_has_url(self) -> Publication:
+        if self.status == "published" and self.url is None:
+            raise ValueError("a published document needs its public url")
+        return self
+
+
+class Document(ItemBase):
+    """A strategy, plan, policy, business case, report, minutes, procedure or evaluation."""
+
+    kind: Literal["document"] = Field(description="Evidence kind.")
+    doc_type: Literal[
+        "vision_strategy",
+        "plan",
+        "policy",
+        "business_case",
+        "progress_report",
+        "minutes",
+        "procedure",
+        "assessment",
+        "evaluation",
+    ] = Field(
+        description="What sort of document it is; 'assessment' looks at risks or needs before "
+        "acting, 'evaluation' at the effect of policies or investments after."
+    )
+    publication: Publication = Field(description="Publication status and place.")
+    approval: Approval | None = Field(default=None, description="Formal approval, if any.")
+    outcome_areas: list[OutcomeArea] = Field(
+        default_factory=list, description="Outcome areas the document sets objectives for."
+    )
+    sdgs: list[Annotated[int, Field(ge=1, le=17)]] = Field(
+        default_factory=list, description="UN Sustainable Development Goals it is linked to (1-17)."
+    )
+    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]] = Field(
+        default_factory=list, description="Languages it is available in (BCP 47 tags)."
+    )
+
+
+# --- KPI records -------------------------------------------------------------------------
+
+
+class Indicator(Schema):
+    """Which indicator a KPI record measures."""
+
+    id: ShortText = Field(description="Indicator id in its catalogue, e.g. '5.1' or 'EC-ICT-1'.")
+    catalogue: Literal["iso37120", "iso37122", "iso37123", "itu_y4903", "local"] = Field(
+        description="Catalogue the id comes from (ITU-T Y.4903 is the U4SSC set)."
+    )
+    name: ShortText = Field(description="Indicator name.")
+
+
+class Baseline(Schema):
+    """The measured starting value of an indicator."""
+
+    value: Number = Field(description="Baseline value, in the record's unit.")
+    date: dt.date = Field(description="Date the baseline describes.")
+    method: ShortText = Field(description="How it was measured.")
+
+
+class DatedValue(Schema):
+    """A value on a date (an observation or a target)."""
+
+    date: dt.date = Field(description="Date of the observation, or date a target is due.")
+    value: Number = Field(description="Value in the record's unit.")
+
+
+class Review(Schema):
+    """Who reviews an indicator and how often."""
+
+    by: ShortText = Field(description="Role that reviews it, e.g. 'Chief executive's board'.")
+    every_days: int = Field(ge=1, le=3660, description="Review interval in days.")
+
+
+class Dashboard(Schema):
+    """A dashboard showing the indicator."""
+
+    url: Url = Field(description="Address of the dashboard.")
+    public: bool = Field(description="Open to anyone without an account.")
+    refresh_minutes: int = Field(ge=1, description="How often the shown value is refreshed.")
+    near_real_time: bool = Field(description="Whether the dashboard shows near-real-time data.")
+
+
+class Kpi(ItemBase):
+    """A key performance indicator: baseline, targets and observed series."""
+
+    kind: Literal["kpi"] = Field(description="Evidence kind.")
+    indicator: Indicator
+    unit: ShortText = Field(description="Unit of every value, e.g. '%' or 'minutes'.")
+    direction: Literal["higher_is_better", "lower_is_better"] = Field(
+        description="Which way is improvement; every comparison with a baseline or target uses it."
+    )
+    signal: Literal["leading", "lagging"] | None = Field(
+        default=None, description="Leading (signals ahead of outcomes) or lagging (records them)."
+    )
+    baseline: Baseline | None = Field(default=None, description="Measured starting point.")
+    targets: list[DatedValue] = Field(
+        default_factory=list, description="Success trajectory: target values by due date."
+    )
+    observations: list[DatedValue] = Field(default_factory=list, description="Observed values, any order.")
+    data_source: ShortText | None = Field(default=None, description="Where the data comes from.")
+    review: Review | None = Field(default=None, description="Who tracks the indicator.")
+    dashboard: Dashboard | None = Field(default=None, description="Dashboard showing it, if any.")
+
+    @model_validator(mode="after")
+    def _unique_dates(self) -> Kpi:
+        for name, series in (("targets", self.targets), ("observations", self.observations)):
+            dates = [point.date for point in series]
+            if len(set(dates)) != len(dates):
+                raise ValueError(f"{name} has two values for the same date")
+        return self
+
+
+# --- governance --------------------------------------------------------------------------
+
+
+class Members(Schema):
+    """Number of members of a body by sector."""
+
+    local_government: int = Field(default=0, ge=0)
+    other_public: int = Field(default=0, ge=0)
+    private: int = Field(default=0, ge=0)
+    civil_society: int = Field(default=0, ge=0)
+    academia: int = Field(default=0, ge=0)
+
+
+class Decision(Schema):
+    """A recorded decision of a body."""
+
+    date: dt.date
+    summary: ShortText
+
+
+class Governance(ItemBase):
+    """A governance body: board, programme office, partnership."""
+
+    kind: Literal["governance"] = Field(description="Evidence kind.")
+    body: ShortText = Field(description="Name of the body.")
+    mandate: ShortText = Field(description="What it is accountable for.")
+    accountable_role: ShortText = Field(description="Role that answers for the body's remit.")
+    authority: Literal["advisory", "oversight", "decision_making"] = Field(
+        description="Power it holds over priorities."
+    )
+    budget: Money | None = Field(default=None, description="Budget it controls, if any.")
+    members: Members = Field(description="Members by sector.")
+    meetings: list[dt.date] = Field(default_factory=list, description="Meeting dates.")
+    decisions: list[Decision] = Field(default_factory=list, description="Recorded decisions.")
+
+
+# --- engagement --------------------------------------------------------------------------
+
+
+class Channels(Schema):
+    """Channels an engagement used."""
+
+    digital: list[ShortText] = Field(default_factory=list, description="e.g. 'web survey'.")
+    physical: list[ShortText] = Field(default_factory=list, description="e.g. 'town hall'.")
+
+
+class Engagement(ItemBase):
+    """A consultation, co-design, feedback channel, public report or network exchange."""
+
+    kind: Literal["engagement"] = Field(description="Evidence kind.")
+    engagement_type: Literal[
+        "consultation", "co_design", "feedback_channel", "public_report", "network_exchange"
+    ] = Field(description="What sort of engagement.")
+    groups_reached: list[Sector] = Field(default_factory=list, description="Sectors reached.")
+    at_risk_groups_reached: list[ShortText] = Field(
+        default_factory=list, description="Groups at risk of exclusion that were reached."
+    )
+    channels: Channels = Field(default_factory=Channels, description="Digital and physical channels.")
+    participants: int | None = Field(default=None, ge=0, description="How many took part.")
+    changes: list[ShortText] = Field(default_factory=list, description="What changed as a result.")
+
+
+# --- platforms, programmes, commitments ----------------------------------------------------
+
+
+class Dataset(Schema):
+    """A dataset a platform offers."""
+
+    name: ShortText
+    licence: ShortText = Field(description="Licence, e.g. 'CC-BY-4.0' or 'restricted'.")
+    open: bool = Field(description="Open data (anyone may use and share it).")
+
+
+class Platform(ItemBase):
+    """A platform or system: data platform, one-stop service, identity service, and so on."""
+
+    kind: Literal["platform"] = Field(description="Evidence kind.")
+    platform_type: Literal[
+        "data_platform",
+        "one_stop_service",
+        "identity_service",
+        "asset_register",
+        "digital_model",
+        "management_information",
+    ] = Field(description="What sort of platform.")
+    scope: Literal["single_service", "administration_wide", "city_wide"] = Field(
+        description="How far it reaches."
+    )
+    public: bool = Field(description="Open to the public.")
+    open_standards: list[ShortText] = Field(default_factory=list, description="Standards used.")
+    datasets: list[Dataset] = Field(default_factory=list, description="Datasets offered.")
+    apis: list[ShortText] = Field(default_factory=list, description="APIs offered.")
+    realtime_feeds: int = Field(default=0, ge=0, description="Number of real-time feeds.")
+
+
+class Partner(Schema):
+    """A partner in a programme."""
+
+    name: ShortText
+    sector: Sector
+
+
+class Programme(ItemBase):
+    """A programme or investment."""
+
+    kind: Literal["programme"] = Field(description="Evidence kind.")
+    budget: Money = Field(description="Total budget.")
+    funding_status: Literal["proposed", "approved", "funded"] = Field(description="Funding state.")
+    partners: list[Partner] = Field(default_factory=list, description="Delivery partners.")
+
+
+class Commitment(ItemBase):
+    """A planned commitment that bears on the level in two years."""
+
+    kind: Literal["commitment"] = Field(description="Evidence kind.")
+    commitment: ShortText = Field(description="What is committed.")
+    due: dt.date = Field(description="When it is due.")
+    approval_status: Literal["proposed", "approved"] = Field(description="Approval state.")
+    funding_status: Literal["unfunded", "partly_funded", "funded"] = Field(description="Funding state.")
+
+
+EvidenceItem = Annotated[
+    Document | Kpi | Governance | Engagement | Platform | Programme | Commitment,
+    Field(discriminator="kind"),
+]
+"""Any evidence item; ``kind`` selects the model."""
+
+KIND_MODELS: dict[str, type[ItemBase]] = {
+    "document": Document,
+    "kpi": Kpi,
+    "governance": Governance,
+    "engagement": Engagement,
+    "platform": Platform,
+    "programme": Programme,
+    "commitment": Commitment,
+}
+"""Evidence kind -> model; the vocabulary of ``kind`` in rule packs."""

@@ -1,0 +1,83 @@
+"""The evidence pack: the community, its items, auditors' verifications and its claims."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from evidence_schemas.common import CharacteristicId, EvidenceId, LongText, Schema, ShortText
+from evidence_schemas.items import EvidenceItem
+
+
+class Verification(Schema):
+    """An auditor's decision on one evidence item. Never made by the city."""
+
+    evidence_id: EvidenceId = Field(description="The item decided on.")
+    verdict: Literal["accepted", "rejected"] = Field(description="The decision.")
+    method: Literal["document_review", "interview", "observation", "system_demonstration"] = Field(
+        description="How the auditor checked the item."
+    )
+    reason: LongText = Field(description="Why: what was checked and found.")
+    auditor: ShortText = Field(description="Who decided.")
+    date: dt.date = Field(
+        description="When. The latest verification of an item on or before the "
+        "assessment date is the one that counts."
+    )
+
+
+class Claim(Schema):
+    """The city's self-assessed level of one characteristic."""
+
+    characteristic: CharacteristicId
+    now: int = Field(ge=1, le=5, description="Level claimed now.")
+    in_two_years: int | None = Field(
+        default=None, ge=1, le=5, description="Level claimed in two years on current plans."
+    )
+
+
+class Community(Schema):
+    """The community the pack is about."""
+
+    id: EvidenceId = Field(description="Stable id of the community.")
+    name: ShortText = Field(description="Name.")
+    country: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="ISO 3166 code.")
+
+
+class EvidencePack(Schema):
+    """A complete evidence pack as the engine consumes it."""
+
+    format: Literal["assay-evidence-pack/1"] = Field(description="Format tag and version.")
+    id: EvidenceId = Field(description="Pack id.")
+    community: Community
+    model: str = Field(description="Maturity model the pack is prepared for, e.g. 'iso37107-2019'.")
+    items: list[EvidenceItem] = Field(default_factory=list)
+    verifications: list[Verification] = Field(default_factory=list)
+    claims: list[Claim] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvidencePack:
+        problems = []
+        ids = [item.id for item in self.items]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            problems.append(f"duplicate item ids: {', '.join(duplicates)}")
+        unknown = sorted({v.evidence_id for v in self.verifications} - set(ids))
+        if unknown:
+            problems.append(f"verifications of items not in the pack: {', '.join(unknown)}")
+        decided: dict[tuple[str, dt.date], str] = {}
+        conflicts = set()
+        for v in self.verifications:
+            earlier = decided.setdefault((v.evidence_id, v.date), v.verdict)
+            if earlier != v.verdict:
+                conflicts.add(f"{v.evidence_id} on {v.date}")
+        if conflicts:
+            problems.append(f"conflicting verdicts on one date: {', '.join(sorted(conflicts))}")
+        claimed = [c.characteristic for c in self.claims]
+        twice = sorted({c for c in claimed if claimed.count(c) > 1})
+        if twice:
+            problems.append(f"characteristics claimed twice: {', '.join(twice)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

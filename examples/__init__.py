@@ -1,0 +1,15 @@
+"""Sample evidence packs of fictional communities (data, not code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+SAMPLE = "harbourton"
+SAMPLE_AS_OF = dt.date(2026, 6, 30)
+"""The assessment date the sample pack was prepared for."""
+
+
+def sample_pack(name: str = SAMPLE) -> Path:
+    """Folder of a sample evidence pack shipped with Assay."""
+    return Path(__file__).resolve().parent / name

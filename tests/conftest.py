@@ -1,0 +1,64 @@
+"""Shared fixtures: the bundled rule pack, the sample pack, one durable_rules runtime."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import examples
+import rules as bundled_rules
+from engine.durable_engine import DurableInference
+from engine.reference import ReferenceInference
+from engine.rulepack import RulePack, load_rule_pack
+from evidence_schemas.pack import EvidencePack
+from evidence_schemas.reader import read_pack
+
+
+@pytest.fixture(scope="session")
+def rule_pack() -> RulePack:
+    """The bundled ISO/TS 37107:2019 rule pack."""
+    return load_rule_pack(bundled_rules.bundled())
+
+
+@pytest.fixture(scope="session")
+def durable() -> DurableInference:
+    """One durable_rules inference for the whole session (rulesets cannot be unregistered)."""
+    return DurableInference()
+
+
+@pytest.fixture(scope="session")
+def reference() -> ReferenceInference:
+    """The plain-Python reference inference."""
+    return ReferenceInference()
+
+
+@pytest.fixture
+def sample_pack() -> EvidencePack:
+    """The bundled Harbourton sample pack."""
+    return read_pack(examples.sample_pack()).pack
+
+
+@pytest.fixture
+def sample_copy(tmp_path: Path) -> Path:
+    """A writable copy of the sample pack folder."""
+    target = tmp_path / "pack"
+    shutil.copytree(examples.sample_pack(), target)
+    return target
+
+
+@pytest.fixture
+def edit_manifest() -> Callable[[Path, Callable[[dict[str, Any]], None]], None]:
+    """Edit a pack folder's pack.json in place with a function on its JSON."""
+
+    def edit(folder: Path, change: Callable[[dict[str, Any]], None]) -> None:
+        manifest = folder / "pack.json"
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        change(data)
+        manifest.write_text(json.dumps(data, indent=2), encoding="utf-8")
+
+    return edit

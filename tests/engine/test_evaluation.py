@@ -1,0 +1,160 @@
+"""Evaluations: the sample community's verdicts, claims, summaries, determinism, bad fits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import examples
+import rules as bundled_rules
+from engine.durable_engine import DurableInference
+from engine.errors import EvidencePackError
+from engine.evaluation import evaluate
+from engine.reference import ReferenceInference
+from engine.result import AGGREGATION_RULE, CharacteristicResult, Result
+from engine.rulepack import RulePack, load_rule_pack
+from engine.sources import DigestIds, FixedClock
+from evidence_schemas.pack import EvidencePack
+from evidence_schemas.reader import read_pack
+from tests.helpers import AS_OF, run_evaluation
+
+
+@pytest.fixture
+def result(rule_pack: RulePack, sample_pack: EvidencePack, reference: ReferenceInference) -> Result:
+    return run_evaluation(rule_pack, sample_pack, reference).result
+
+
+def _char(result: Result, cid: str) -> CharacteristicResult:
+    return next(c for c in result.characteristics if c.id == cid)
+
+
+def test_sample_levels_and_reasons(result: Result) -> None:
+    vision, tracking, resilience = (_char(result, c) for c in ("1.1.1", "1.5.2", "4.3"))
+    assert (vision.verified_level, tracking.verified_level, resilience.verified_level) == (4, 4, 2)
+    blockers = {b.requirement: b for b in vision.blockers}
+    assert set(blockers) == {"1.1.1/5/progress-reports", "1.1.1/5/feedback-process"}
+    assert blockers["1.1.1/5/feedback-process"].outcome == "indeterminate"
+    assert "have-your-say: awaiting auditor acceptance" in blockers["1.1.1/5/feedback-process"].missing
+    assert blockers["1.1.1/5/progress-reports"].missing == (
+        "needs 2 document item(s) with doc_type = progress_report, publication.status = published; 1 qualify"
+    )
+    (blocker,) = resilience.blockers
+    assert blocker.requirement == "4.3/3/management-process"
+    assert blocker.missing.endswith("rejected by the auditor: resilience-procedure")
+    level_2 = resilience.levels[0]
+    assert level_2.credited
+    assert [r.evidence for r in level_2.requirements] == [["resilience-plan"], ["risk-assessment-2024"]]
+
+
+def test_claims_are_compared_with_the_verified_level(result: Result) -> None:
+    verdicts = {c.id: c.claim.verdict for c in result.characteristics if c.claim is not None}
+    assert verdicts == {
+        "1.1.1": "over-claimed",
+        "1.1.2": "not-assessed",
+        "1.5.2": "under-claimed",
+        "2.1.2": "not-assessed",
+        "4.3": "over-claimed",
+    }
+    claim = _char(result, "1.1.1").claim
+    assert claim is not None
+    assert (claim.now, claim.in_two_years) == (5, 5)
+
+
+def test_characteristics_the_pack_does_not_encode_are_listed_not_skipped(result: Result) -> None:
+    assert len(result.characteristics) == 32
+    not_encoded = [c for c in result.characteristics if c.status == "not_encoded"]
+    assert len(not_encoded) == 29
+    assert all(c.verified_level is None and not c.levels for c in not_encoded)
+
+
+def test_summaries_name_their_aggregation_rule(result: Result) -> None:
+    assert result.summaries.rule == AGGREGATION_RULE
+    groups = {g.id: g for g in result.summaries.groups}
+    assert (groups["1"].level, groups["1"].mean, groups["1"].evaluated, groups["1"].not_encoded) == (
+        4,
+        4.0,
+        2,
+        10,
+    )
+    assert (groups["4"].level, groups["4"].evaluated) == (2, 1)
+    assert (groups["1.5"].level, groups["1.5"].mean) == (4, 4.0)
+    assert groups["2"].level is None
+    assert groups["2"].mean is None
+
+
+def test_items_collected_after_the_assessment_date_are_left_out(result: Result) -> None:
+    assert [(e.id, e.reason) for e in result.excluded_evidence] == [
+        ("resilience-evaluation", "collected 2026-07-15, after the assessment date")
+    ]
+    later = run_evaluation_at(dt.date(2026, 7, 31))
+    assert later.excluded_evidence == []
+
+
+def run_evaluation_at(day: dt.date) -> Result:
+    pack = read_pack(examples.sample_pack()).pack
+    return run_evaluation(load_rule_pack(bundled_rules.bundled()), pack, ReferenceInference(), day).result
+
+
+def test_verifications_after_the_assessment_date_do_not_count(
+    sample_pack: EvidencePack, rule_pack: RulePack
+) -> None:
+    later = [v.model_copy(update={"date": AS_OF + dt.timedelta(days=1)}) for v in sample_pack.verifications]
+    result = run_evaluation(
+        rule_pack, sample_pack.model_copy(update={"verifications": later}), ReferenceInference()
+    ).result
+    resilience = _char(result, "4.3")
+    assert resilience.verified_level == 1
+    assert resilience.levels[0].criteria == "indeterminate"
+
+
+def test_results_and_trails_are_byte_identical_for_identical_inputs(
+    rule_pack: RulePack, sample_pack: EvidencePack, durable: DurableInference
+) -> None:
+    first = run_evaluation(rule_pack, sample_pack, durable)
+    second = run_evaluation(rule_pack, sample_pack, durable)
+    reference = run_evaluation(rule_pack, sample_pack, ReferenceInference())
+    assert (
+        first.result.model_dump_json()
+        == second.result.model_dump_json()
+        == reference.result.model_dump_json()
+    )
+    assert (
+        [r.line() for r in first.trail]
+        == [r.line() for r in second.trail]
+        == [r.line() for r in reference.trail]
+    )
+    other_day = run_evaluation(rule_pack, sample_pack, ReferenceInference(), AS_OF + dt.timedelta(days=1))
+    assert other_day.result.evaluation_id != first.result.evaluation_id
+
+
+def test_the_clock_and_ids_are_injected(rule_pack: RulePack, sample_pack: EvidencePack) -> None:
+    class Ids:
+        def new_id(self, kind: str) -> str:
+            return f"{kind}-fixed"
+
+    instant = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    evaluation = evaluate(
+        rule_pack, sample_pack, "sha256:x", as_of=AS_OF, clock=FixedClock(instant), ids=Ids(),
+        inference=ReferenceInference(), actor="auditor:r.okafor",
+    )  # fmt: skip
+    assert evaluation.result.evaluation_id == "evaluation-fixed"
+    assert {r.time for r in evaluation.trail} == {"2030-01-02T03:04:05Z"}
+    assert {r.actor for r in evaluation.trail} == {"auditor:r.okafor"}
+
+
+def test_a_pack_for_another_model_or_unknown_characteristics_is_refused(
+    rule_pack: RulePack, sample_pack: EvidencePack
+) -> None:
+    item = sample_pack.items[0].model_copy(update={"offered_for": ["1.1.1", "9.9"]})
+    claims = [*sample_pack.claims, sample_pack.claims[0].model_copy(update={"characteristic": "7.7"})]
+    wrong = sample_pack.model_copy(
+        update={"model": "pas181", "items": [item, *sample_pack.items[1:]], "claims": claims}
+    )
+    with pytest.raises(EvidencePackError) as caught:
+        evaluate(rule_pack, wrong, "sha256:x", as_of=AS_OF, clock=FixedClock.at_date(AS_OF),
+                 ids=DigestIds("x"), inference=ReferenceInference())  # fmt: skip
+    messages = [(p.path, p.message) for p in caught.value.problems]
+    assert ("model", "pack is for 'pas181', rule pack is 'iso37107-2019'") in messages
+    assert ("items[0].offered_for[1]", "vision-2035 is offered for unknown characteristic '9.9'") in messages
+    assert ("claims[5].characteristic", "claim for unknown characteristic '7.7'") in messages

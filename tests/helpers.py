@@ -1,0 +1,30 @@
+"""Helpers shared by tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import examples
+from engine.evaluation import Evaluation, Inference, evaluate
+from engine.rulepack import RulePack
+from engine.sources import DigestIds, FixedClock
+from evidence_schemas.pack import EvidencePack
+from evidence_schemas.reader import pack_digest
+
+AS_OF = examples.SAMPLE_AS_OF
+
+
+def run_evaluation(
+    rules: RulePack, pack: EvidencePack, inference: Inference, as_of: dt.date = AS_OF
+) -> Evaluation:
+    """Evaluate deterministically, as the CLI does."""
+    digest = pack_digest(pack)
+    return evaluate(
+        rules,
+        pack,
+        digest,
+        as_of=as_of,
+        clock=FixedClock.at_date(as_of),
+        ids=DigestIds(f"{digest}|{rules.digest}|{as_of}"),
+        inference=inference,
+    )
