@@ -250,7 +250,7 @@ def run(argv: list[str]) -> int:
         app.main(args=argv, prog_name="assay", standalone_mode=False)
     except AssayError as exc:
         sys.stderr.write(f"assay: {exc}\n")
-        return next(code for cls, code in EXIT_CODES if isinstance(exc, cls))
+        return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

@@ -26,9 +26,9 @@ import durable_rules_engine
 from durable import engine as durable
 
 from engine.errors import EngineError
+from engine.patterns import MAX_RULES
 
 RuleDefinition = dict[str, Any]
-MAX_RULES = 500  # a ruleset of 512 rules hangs on first assert; stay well clear
 
 
 def fnv1a32(text: str) -> int:

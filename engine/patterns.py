@@ -37,6 +37,10 @@ Test = dict[str, Any]
 Alternative = list[Test]
 ALPHA_BUDGET = 56
 """Most alpha tests one evidence kind may need in one ruleset (durable_rules' stack is 64)."""
+MAX_RULES = 500
+"""Most rules in one ruleset: with 512 durable_rules hangs on the first assert."""
+FIXED_RULES = 9
+"""Rules every characteristic's ruleset has: three verdict joins, one rating, five keepers."""
 
 
 def fact_key(path: str) -> str:
@@ -215,3 +219,17 @@ def _path_load(node: dict[str, Any]) -> int:
         return 0
     tests = [json.loads(text.split("#")[0]) for text in node]
     return _can_match_together(tests) + max(_path_load(child) for child in node.values())
+
+
+def ruleset_size(rules: CharacteristicRules) -> int:
+    """How many rules a characteristic compiles to (the engine checks it matches)."""
+    size = FIXED_RULES
+    for level in rules.levels.values():
+        size += 1 if level.as_at is None else 2  # own requirements, and the inherited level
+        for requirement in level.requirements:
+            for node in requirement.walk():
+                if node.evidence is None:
+                    size += 1  # compose
+                else:
+                    size += 1 + sum(len(alts) for alts in predicate_patterns(node.evidence).values())
+    return size

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from engine.canonical import digest
 from engine.catalogue import MaturityModel, load_catalogue
 from engine.errors import Problem, RulePackError
-from engine.patterns import ALPHA_BUDGET, alpha_load
+from engine.patterns import ALPHA_BUDGET, MAX_RULES, alpha_load, ruleset_size
 from engine.rulecheck import check_characteristic
 from engine.sourcemap import SourceDoc, load_yaml
 from engine.spec import CharacteristicRules
@@ -88,6 +88,10 @@ def load_rule_pack(folder: Path) -> RulePack:
 def _engine_limits(rules: CharacteristicRules, doc: SourceDoc) -> list[Problem]:
     """A characteristic must fit one durable_rules ruleset (see :mod:`engine.patterns`)."""
     problems = []
+    size = ruleset_size(rules)
+    if size > MAX_RULES:
+        message = f"compiles to {size} durable_rules rules; the engine allows {MAX_RULES} per characteristic"
+        problems.append(doc.problem(["levels"], message))
     for kind, tests in alpha_load(rules).items():
         if tests > ALPHA_BUDGET:
             problems.append(

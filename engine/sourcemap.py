@@ -63,14 +63,19 @@ def dotted(path: Sequence[str | int]) -> str:
     return text
 
 
+def _read(path: Path, name: str) -> str | SourceDoc:
+    """The file's text, or a document carrying the problem of reading it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return SourceDoc(name, None, problems=[Problem(name, None, "", f"cannot read: {exc}")])
+
+
 def load_yaml(path: Path, display: str | None = None) -> SourceDoc:
     """Parse a YAML file; syntax errors and duplicate keys become problems, not exceptions."""
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return SourceDoc(name, None, problems=[Problem(name, None, "", f"cannot read: {exc}")])
-    return parse_yaml(text, name)
+    text = _read(path, name)
+    return text if isinstance(text, SourceDoc) else parse_yaml(text, name)
 
 
 def parse_yaml(text: str, name: str) -> SourceDoc:
@@ -93,10 +98,9 @@ def parse_yaml(text: str, name: str) -> SourceDoc:
 def load_json(path: Path, display: str | None = None) -> SourceDoc:
     """Parse a JSON file; line numbers come from a YAML reading of the same text."""
     name = display or str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return SourceDoc(name, None, problems=[Problem(name, None, "", f"cannot read: {exc}")])
+    text = _read(path, name)
+    if isinstance(text, SourceDoc):
+        return text
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import engine.durable_engine as durable_module
+import engine.durable_actions as durable_actions
 import examples
 import rules as bundled_rules
 from assay.cli import run
@@ -92,7 +92,7 @@ def test_an_engine_failure_exits_4_and_leaves_no_folder(
     def broken(*_: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(durable_module, "leaf_outcome", broken)
+    monkeypatch.setattr(durable_actions, "leaf_outcome", broken)
     assert _evaluate(tmp_path / "out") == 4
     assert "rule action failed" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []

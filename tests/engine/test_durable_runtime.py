@@ -9,16 +9,18 @@ import threading
 from pathlib import Path
 
 import pytest
+import yaml
 
-import engine.durable_engine as durable_module
+import engine.durable_actions as durable_actions
 import rules as bundled_rules
-from engine.durable_engine import DurableInference
+from engine.durable_engine import DurableInference, compile_characteristic
 from engine.durable_runtime import DurableRuntime, Session, _QuietHost, fnv1a32
 from engine.errors import EngineError, RulePackError
 from engine.evidence import normalise
-from engine.patterns import ALPHA_BUDGET
+from engine.patterns import ALPHA_BUDGET, ruleset_size
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
+from engine.spec import CharacteristicRules
 from evidence_schemas.pack import EvidencePack
 from tests.helpers import AS_OF, run_evaluation
 
@@ -111,7 +113,7 @@ def test_an_exception_inside_a_rule_action_fails_the_evaluation(
     def broken(*_: object) -> None:
         raise ZeroDivisionError("division by zero in a rule action")
 
-    monkeypatch.setattr(durable_module, "leaf_outcome", broken)
+    monkeypatch.setattr(durable_actions, "leaf_outcome", broken)
     with pytest.raises(EngineError) as caught:
         _dump(sample_pack, rule_pack, inference)
     assert "ClosePredicate" in str(caught.value)
@@ -162,10 +164,10 @@ def test_a_string_literal_for_a_number_is_rejected_by_the_rule_checks(tmp_path: 
         load_rule_pack(folder)
 
 
-def _overloaded(count: int) -> str:
+def _overloaded(count: int, where: str = "kind: governance, where: {{members.private: {{gte: {i}}}}}") -> str:
+    """A 1.5.2 file whose level 2 has ``count`` requirements with the given evidence."""
     requirements = "".join(
-        f"      - {{id: r{i}, summary: {{en: a, zh: 甲}}, evidence: {{kind: governance, "
-        f"where: {{members.private: {{gte: {i}}}}}}}}}\n"
+        f"      - {{id: r{i}, summary: {{en: a, zh: 甲}}, evidence: {{{where.format(i=i)}}}}}\n"
         for i in range(count)
     )
     levels = "".join(
@@ -174,7 +176,7 @@ def _overloaded(count: int) -> str:
         + (
             requirements
             if n == 2
-            else "      - {id: d" + str(n) + ", summary: {en: a, zh: 甲}, evidence: {kind: document}}\n"
+            else f"      - {{id: d{n}, summary: {{en: a, zh: 甲}}, evidence: {{kind: document}}}}\n"
         )
         for n in (2, 3, 4, 5)
     )
@@ -200,8 +202,6 @@ def test_the_budget_sits_below_where_durable_rules_overflows(
 ) -> None:
     """Run the compiled rules unchecked in a child process: 70 passing tests overflow
     durable_rules' alpha stack (error 303), 54 do not; the budget rejects the former."""
-    import yaml
-
     spec = yaml.safe_load(_overloaded(count))
     probe = tmp_path / "probe.py"
     probe.write_text(
@@ -233,3 +233,17 @@ def test_the_budget_sits_below_where_durable_rules_overflows(
     else:
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == "ok"
+
+
+def test_a_characteristic_over_the_rule_limit_is_rejected_at_load(tmp_path: Path) -> None:
+    folder = tmp_path / "pack"
+    (folder / "characteristics").mkdir(parents=True)
+    (folder / "model.yaml").write_bytes((bundled_rules.bundled() / "model.yaml").read_bytes())
+    text = _overloaded(170, "kind: document, where: {{doc_type: {{equals: plan}}}}")
+    (folder / "characteristics" / "1.5.2.yaml").write_text(text, encoding="utf-8")
+    spec = CharacteristicRules.model_validate(yaml.safe_load(text))
+    assert ruleset_size(spec) == len(compile_characteristic(spec).rules) == 3 * 170 + 3 * 3 + 4 + 9
+    with pytest.raises(RulePackError) as caught:
+        load_rule_pack(folder)
+    (problem,) = caught.value.problems
+    assert problem.message == "compiles to 532 durable_rules rules; the engine allows 500 per characteristic"
