@@ -28,7 +28,7 @@ from engine.explain import explain as explain_lines
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
 from engine.sources import DigestIds, FixedClock
-from engine.trail import verify_file, verify_lines
+from engine.trail import jsonl, verify_file, verify_lines
 from evidence_schemas.reader import read_pack
 
 EXIT_CODES: list[tuple[type[AssayError], int]] = [
@@ -60,13 +60,13 @@ def app() -> None:
     """The ``assay`` command group."""
 
 
-@app.group(help="Inspect and check rule packs.")
-def rules() -> None:
+@app.group("rules", help="Inspect and check rule packs.")
+def rules_group() -> None:
     """``assay rules``."""
 
 
-@app.group(help="Check audit trails.")
-def trail() -> None:
+@app.group("trail", help="Check audit trails.")
+def trail_group() -> None:
     """``assay trail``."""
 
 
@@ -101,7 +101,7 @@ def output_files(evaluation: Evaluation) -> dict[str, bytes]:
     result = evaluation.result
     return {
         "result.json": pretty_json(result.model_dump(mode="json")).encode("utf-8"),
-        "trail.jsonl": "".join(r.line() + "\n" for r in evaluation.trail).encode("utf-8"),
+        "trail.jsonl": jsonl(evaluation.trail).encode("utf-8"),
         "summary.md": summary_markdown(result, evaluation.head).encode("utf-8"),
     }
 
@@ -179,7 +179,7 @@ def demo(out: Path, engine: str) -> None:
     console.print(f"Audit trail verified: {checked.records} records, head {checked.head}")
 
 
-@rules.command("validate")
+@rules_group.command("validate")
 @click.argument("folder", type=click.Path(path_type=Path), required=False)
 def rules_validate(folder: Path | None) -> None:
     """Check a rule pack and its cases; lists every problem found."""
@@ -188,7 +188,7 @@ def rules_validate(folder: Path | None) -> None:
     _console().print(f"{pack.id}: valid, {len(pack.characteristics)} characteristics, digest {pack.digest}")
 
 
-@rules.command("list")
+@rules_group.command("list")
 @click.argument("folder", type=click.Path(path_type=Path), required=False)
 def rules_list(folder: Path | None) -> None:
     """List the model's characteristics and which the pack encodes."""
@@ -201,7 +201,7 @@ def rules_list(folder: Path | None) -> None:
     _console().print(table)
 
 
-@rules.command("explain")
+@rules_group.command("explain")
 @click.argument("characteristic")
 @rules_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language.")
@@ -216,7 +216,7 @@ def rules_explain(characteristic: str, rules_dir: Path | None, lang: str) -> Non
         sys.stdout.write(line + "\n")
 
 
-@rules.command("test")
+@rules_group.command("test")
 @click.argument("folder", type=click.Path(path_type=Path), required=False)
 @engine_option
 def rules_test(folder: Path | None, engine: str) -> None:
@@ -232,7 +232,7 @@ def rules_test(folder: Path | None, engine: str) -> None:
         raise click.exceptions.Exit(1)
 
 
-@trail.command("verify")
+@trail_group.command("verify")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--head", default=None, help="Expected hash of the last record.")
 def trail_verify(file: Path, head: str | None) -> None:

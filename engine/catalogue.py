@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import Problem, RulePackError
 from engine.sourcemap import SourceDoc, load_yaml
+
+GroupScope = Literal["sub_dimension", "dimension"]
 
 
 class Strict(BaseModel):
@@ -99,15 +102,15 @@ class MaturityModel(Strict):
         """Name of a level."""
         return next(n.name for n in self.levels if n.level == level)
 
-    def groups(self) -> list[tuple[str, str, Text, list[str]]]:
+    def groups(self) -> list[tuple[GroupScope, str, Text, list[str]]]:
         """Reporting groups: ``(scope, id, title, characteristic ids)`` for each sub-dimension
         and dimension, sub-dimensions first, each in reading order."""
-        subs = [
+        subs: list[tuple[GroupScope, str, Text, list[str]]] = [
             ("sub_dimension", s.id, s.title, [c.id for c in s.characteristics])
             for d in self.dimensions
             for s in d.sub_dimensions
         ]
-        dims = [
+        dims: list[tuple[GroupScope, str, Text, list[str]]] = [
             ("dimension", d.id, d.title, [c.id for c in d.all_characteristics()]) for d in self.dimensions
         ]
         return subs + dims

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from engine.durable_runtime import Session
 from engine.errors import EngineError
@@ -99,9 +99,9 @@ class CheckItem(DurableAction):
 class ClassifyItem(DurableAction):
     """An item in scope of a predicate got its status.
 
-    A pattern with ``$or`` (one_of, contains_any, a negated ``every``) activates once per
-    branch that matches, so the same item can arrive more than once with the same status;
-    that is one match. Two different statuses for one item would be a broken rule set.
+    A classification compiles to one rule per alternative (one_of, contains_any, a negated
+    ``every``), so an item can match several of them with the same status: that is one match.
+    Two different statuses for one item would be a broken rule set.
     """
 
     node: str
@@ -134,7 +134,7 @@ class Compose(DurableAction):
 
     node: str
     up: str
-    form: str
+    form: Literal["all", "any", "not"]
     children: tuple[tuple[str, str], ...]
     """(child node key, label) in spec order."""
 
@@ -142,7 +142,7 @@ class Compose(DurableAction):
         arrived = session.receive(self.node, closure.o.node, closure.o.s)
         if len(arrived) == len(self.children):
             parts = [(label, arrived[key]) for key, label in self.children]
-            session.settle(closure, self.node, self.up, combine(self.form, parts))  # type: ignore[arg-type]
+            session.settle(closure, self.node, self.up, combine(self.form, parts))
 
 
 @dataclass(frozen=True)

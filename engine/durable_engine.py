@@ -1,8 +1,8 @@
 """Inference on durable_rules: rule packs compiled to rulesets, evidence asserted as facts.
 
 One ruleset per characteristic (a shard keeps each ruleset far below durable_rules' limit of
-511 rules). Three fixed rules join each item with the auditor's verdict and derive a ``checked`` item
-fact (verdict ``accepted``, ``rejected`` or ``none``). For every evidence predicate the
+511 rules). Three fixed rules join each item with the auditor's verdict and derive a
+``checked`` item fact (verdict ``accepted``, ``rejected`` or ``none``). For every evidence predicate the
 compiler then emits single-pattern rules over checked facts (tests from
 :mod:`engine.patterns`, one rule per alternative) that classify each item in scope:
 
@@ -141,12 +141,14 @@ def _compile_node(
         _compile_node(rules, level, child, key, out, keys, nodes)
     labels = tuple((rules.node_key(level, c.id), c.id) for c in children)
     pattern = {"o": {"$and": [{"t": "outcome"}, {"up": key}]}}
-    out[f"{key}#compose"] = ([pattern], Compose(key, up, node.form, labels))
+    form = node.form
+    assert form != "evidence"
+    out[f"{key}#compose"] = ([pattern], Compose(key, up, form, labels))
 
 
 def _compile_predicate(key: str, up: str, rule: EvidenceRule, out: Rules) -> None:
     for role, alternatives in predicate_patterns(rule).items():
-        action = ClassifyItem(key, role)  # type: ignore[arg-type]
+        action = ClassifyItem(key, role)
         for index, tests in enumerate(alternatives):
             out[f"{key}#{role}#{index}"] = ([{"i": {"$and": tests}}], action)
     out[f"{key}#close"] = ([_PHASE_2], ClosePredicate(key, up, rule))

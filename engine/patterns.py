@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.attributes import literal_value
+from engine.outcomes import ItemStatus
 from engine.spec import CharacteristicRules, Condition, EvidenceRule
 
 Test = dict[str, Any]
@@ -134,7 +135,7 @@ def _age(rule: EvidenceRule) -> tuple[str, str]:
 _NOT_REJECTED: Test = {"$neq": {"verdict": "rejected"}}
 
 
-def predicate_patterns(rule: EvidenceRule) -> dict[str, list[Alternative]]:
+def predicate_patterns(rule: EvidenceRule) -> dict[ItemStatus, list[Alternative]]:
     """Tests on ``checked`` item facts per classification (``rejected``, ``qualifies``,
     ``unverified``, ``stale``, ``violates``), each a list of alternatives.
 
@@ -153,7 +154,7 @@ def predicate_patterns(rule: EvidenceRule) -> dict[str, list[Alternative]]:
     current = [a + b for a in fitting for b in fresh]
     counted = {"verdict": "accepted"} if rule.accepted else _NOT_REJECTED
     head: Alternative = [{"t": "checked"}, {"kind": rule.kind}]
-    patterns = {
+    patterns: dict[ItemStatus, list[Alternative]] = {
         "rejected": [[*head, {"verdict": "rejected"}, *alt] for alt in scope],
         "qualifies": [[*head, counted, *alt] for alt in current],
         "unverified": [[*head, {"verdict": "none"}, *alt] for alt in current] if rule.accepted else [],

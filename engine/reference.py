@@ -46,8 +46,9 @@ def infer_characteristic(rules: CharacteristicRules, items: Sequence[ItemFacts])
             statuses = {item.id: s for item in items if (s := item_status(rule, item)) is not None}
             outcome = leaf_outcome(rule, statuses)
         else:
-            children = [(child.id, evaluate(level, child)) for child in node.children()]
-            outcome = combine(node.form, children)  # type: ignore[arg-type]
+            form = node.form
+            assert form != "evidence"
+            outcome = combine(form, [(child.id, evaluate(level, child)) for child in node.children()])
         nodes[rules.node_key(level, node.id)] = outcome
         return outcome
 

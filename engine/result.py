@@ -318,7 +318,7 @@ def _groups(model: MaturityModel, results: list[CharacteristicResult]) -> list[G
         known = [level for m in members if (level := verified[m]) is not None]
         groups.append(
             GroupSummary(
-                scope=scope,  # type: ignore[arg-type]
+                scope=scope,
                 id=gid,
                 title=title.en,
                 level=min(known) if known else None,

@@ -102,9 +102,14 @@ class VerifiedTrail:
     head: str
 
 
+def jsonl(records: Sequence[TrailRecord]) -> str:
+    """Records as JSONL text, one canonical JSON record per line."""
+    return "".join(r.line() + "\n" for r in records)
+
+
 def write_trail(path: Path, records: Sequence[TrailRecord]) -> None:
-    """Write records as JSONL."""
-    path.write_text("".join(r.line() + "\n" for r in records), encoding="utf-8")
+    """Write records as a JSONL file."""
+    path.write_text(jsonl(records), encoding="utf-8")
 
 
 def verify_file(path: Path, head: str | None = None) -> VerifiedTrail:
