@@ -16,6 +16,7 @@ from engine.durable_engine import DurableInference
 from engine.evaluation import Inference
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
+from engine.spec import CharacteristicRules, Requirement
 
 PACK = bundled_rules.bundled()
 CASES = load_cases(PACK)
@@ -49,8 +50,10 @@ def test_every_encoded_level_has_both_cases(rule_pack: RulePack) -> None:
         assert sorted(CASES[cid].levels) == sorted(spec.levels), cid
         for level in spec.levels:
             runs = CASES[cid].levels[level]
-            assert runs.reach.items is not None
+            assert runs.reach.items, f"{cid} level {level}: the reach case has no evidence"
             assert runs.miss.unmet, f"{cid} level {level}: the miss case names no unmet requirement"
+            leaves = {node.id for node in _nodes(spec, level)}
+            assert runs.miss.unmet in leaves, f"{cid} level {level}: {runs.miss.unmet} is not a requirement"
 
 
 def test_every_level_has_a_summary_in_both_languages(rule_pack: RulePack) -> None:
@@ -84,6 +87,11 @@ def test_a_case_that_does_not_hold_is_reported(rule_pack: RulePack, reference: R
 def test_missing_case_file_is_a_failure(rule_pack: RulePack, reference: ReferenceInference) -> None:
     results = run_cases(_only(rule_pack, "1.5.2"), {}, reference)
     assert [r.failures for r in results] == [("1.5.2 has no case file",)]
+
+
+def _nodes(spec: CharacteristicRules, level: int) -> list[Requirement]:
+    """Every requirement node of a level."""
+    return [node for top in spec.levels[level].requirements for node in top.walk()]
 
 
 def _only(pack: RulePack, cid: str) -> RulePack:
