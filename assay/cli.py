@@ -18,6 +18,7 @@ from rich.table import Table
 import examples
 import rules as bundled_rules
 from assay.output import write_folder
+from assay.pack_cli import pack_group
 from assay.report import summary_markdown, table_rows
 from engine.canonical import pretty_json
 from engine.cases import load_cases, run_cases
@@ -58,6 +59,9 @@ engine_option = click.option(
 @click.group(help="Evidence-based maturity audits and certification.")
 def app() -> None:
     """The ``assay`` command group."""
+
+
+app.add_command(pack_group)
 
 
 @app.group("rules", help="Inspect and check rule packs.")

@@ -17,15 +17,14 @@ Python writes 0.00001.
 from __future__ import annotations
 
 import datetime as dt
-import types
-import typing
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from evidence_schemas.items import KIND_MODELS, DatedValue, Kpi
+from evidence_schemas.shapes import ListOf, Record, Scalar, shape_of
 
 AttrType = Literal["string", "number", "boolean", "date", "list", "object"]
 Value = str | int | bool | tuple[str | int, ...]
@@ -69,7 +68,7 @@ def catalogue() -> dict[str, dict[str, Attribute]]:
     result: dict[str, dict[str, Attribute]] = {}
     for kind, model in KIND_MODELS.items():
         attrs: dict[str, Attribute] = {}
-        _collect(model, "", attrs)
+        _collect(shape_of(model), "", attrs)
         if model is Kpi:
             attrs["latest"] = Attribute("latest", "object", derived=True)
             attrs["latest.value"] = Attribute("latest.value", "number", derived=True)
@@ -78,53 +77,32 @@ def catalogue() -> dict[str, dict[str, Attribute]]:
     return result
 
 
-def _collect(model: type[BaseModel], prefix: str, attrs: dict[str, Attribute]) -> None:
-    for name, field in model.model_fields.items():
-        if not prefix and name in _SKIPPED:
+def _collect(record: Record, prefix: str, attrs: dict[str, Attribute]) -> None:
+    for field in record.fields:
+        if not prefix and field.name in _SKIPPED:
             continue
-        path = prefix + name
-        annotation = _strip_optional(field.annotation)
-        origin = typing.get_origin(annotation)
-        if origin is list:
-            (item,) = typing.get_args(annotation)
-            item = _strip_optional(item)
+        path = prefix + field.name
+        shape = field.shape
+        if isinstance(shape, ListOf):
             attrs[path + ".count"] = Attribute(path + ".count", "number", derived=True)
-            if isinstance(item, type) and issubclass(item, BaseModel):
-                attrs[path] = Attribute(path, "object")
-            else:
-                item_type, values = _scalar(item)
+            if isinstance(shape.item, Scalar):
+                item_type, values = _scalar(shape.item)
                 attrs[path] = Attribute(path, "list", values, item_type)
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            else:
+                attrs[path] = Attribute(path, "object")
+        elif isinstance(shape, Record):
             attrs[path] = Attribute(path, "object")
-            _collect(annotation, path + ".", attrs)
-        else:
-            kind, values = _scalar(annotation)
+            _collect(shape, path + ".", attrs)
+        elif isinstance(shape, Scalar):
+            kind, values = _scalar(shape)
             attrs[path] = Attribute(path, kind, values)
 
 
-def _strip_optional(annotation: Any) -> Any:
-    while typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(args) == 1:
-            return _strip_optional(args[0])
-    return annotation
-
-
-def _scalar(annotation: Any) -> tuple[AttrType, tuple[str | int, ...] | None]:
-    annotation = _strip_optional(annotation)
-    if typing.get_origin(annotation) is Literal:
-        return "string", tuple(typing.get_args(annotation))
-    if annotation is bool:
-        return "boolean", None
-    if annotation in (int, float):
-        return "number", None
-    if annotation is dt.date:
-        return "date", None
-    if annotation is str:
-        return "string", None
-    raise TypeError(f"no attribute type for {annotation!r}")  # a schema change needs a type here
+def _scalar(shape: Scalar) -> tuple[AttrType, tuple[str | int, ...] | None]:
+    if shape.type in ("integer", "number"):
+        return "number", shape.values
+    kinds: dict[str, AttrType] = {"string": "string", "boolean": "boolean", "date": "date"}
+    return kinds[shape.type], shape.values
 
 
 # --- normalised values ----------------------------------------------------------------------

@@ -84,6 +84,9 @@ class MaturityModel(Strict):
     sources: list[str] = Field(description="Which source documents the catalogue was taken from.")
     levels: list[LevelName] = Field(min_length=5, max_length=5)
     kinds: dict[str, Text] = Field(description="Kinds of characteristic, key -> description.")
+    level_guides: dict[str, dict[int, Text]] = Field(
+        description="Kind -> level (1-5) -> what the level means for that kind, in short."
+    )
     reference_sets: dict[str, Text] = Field(description="Kinds of reference, key -> title.")
     dimensions: list[Dimension] = Field(min_length=1)
 
@@ -97,6 +100,10 @@ class MaturityModel(Strict):
             if c.id == cid:
                 return c
         raise KeyError(cid)
+
+    def level_guide(self, characteristic: Characteristic, level: int) -> Text:
+        """What ``level`` means for a characteristic of its kind."""
+        return self.level_guides[characteristic.kind][level]
 
     def level_name(self, level: int) -> Text:
         """Name of a level."""
@@ -136,6 +143,13 @@ def check_catalogue(model: MaturityModel, doc: SourceDoc) -> list[Problem]:
     problems: list[Problem] = []
     if sorted(n.level for n in model.levels) != [1, 2, 3, 4, 5]:
         problems.append(doc.problem(["levels"], "levels must be 1, 2, 3, 4 and 5, once each"))
+    for kind in model.kinds:
+        guides = model.level_guides.get(kind, {})
+        if sorted(guides) != [1, 2, 3, 4, 5]:
+            problems.append(doc.problem(["level_guides", kind], "needs a guide for each of levels 1-5"))
+    for kind in model.level_guides:
+        if kind not in model.kinds:
+            problems.append(doc.problem(["level_guides", kind], f"unknown kind {kind!r}"))
     seen: dict[str, str] = {}
 
     def claim(cid: str, path: list[str | int]) -> None:

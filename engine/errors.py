@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Problem:
     """One thing wrong with an input file."""
 
@@ -41,7 +41,7 @@ class InputError(AssayError):
     what = "input"
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        self.problems = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.path, p.message))
         count = len(self.problems)
         listing = "\n".join(f"  - {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"

@@ -8,7 +8,8 @@ graph, which also lets duplicate keys be reported instead of silently keeping th
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,15 @@ class SourceDoc:
     data: Any
     lines: dict[PathKey, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    locate: Callable[[], dict[PathKey, int]] | None = None
+    """Builds ``lines`` when first needed: large manifests only pay for it when they have
+    a problem to report."""
 
     def line_of(self, path: Sequence[str | int]) -> int | None:
         """Line of the longest prefix of ``path`` that the document has."""
+        if self.locate is not None:
+            self.lines.update(self.locate())
+            self.locate = None
         key = tuple(path)
         while key:
             if key in self.lines:
@@ -96,19 +103,53 @@ def parse_yaml(text: str, name: str) -> SourceDoc:
 
 
 def load_json(path: Path, display: str | None = None) -> SourceDoc:
-    """Parse a JSON file; line numbers come from a YAML reading of the same text."""
+    """Parse a JSON file (see :func:`parse_json`)."""
     name = display or str(path)
     text = _read(path, name)
-    if isinstance(text, SourceDoc):
-        return text
+    return text if isinstance(text, SourceDoc) else parse_json(text, name)
+
+
+def parse_json(text: str, name: str) -> SourceDoc:
+    """Parse JSON text; line numbers are found when first needed (:func:`json_lines`)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         return SourceDoc(name, None, problems=[Problem(name, exc.lineno, "", f"not valid JSON: {exc.msg}")])
-    # JSON is (nearly) a subset of YAML: reuse the YAML composer for positions only.
-    located = parse_yaml(text, name)
-    lines = located.lines if not located.problems else {}
-    return SourceDoc(name, data, lines)
+    return SourceDoc(name, data, locate=lambda: json_lines(text))
+
+
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+
+
+def json_lines(text: str) -> dict[PathKey, int]:
+    """The line of every key and array entry of a JSON text (one pass over its tokens)."""
+    lines: dict[PathKey, int] = {(): 1}
+    stack: list[list[Any]] = []  # [path, is_object, key or index, expecting a key]
+    line, position = 1, 0
+    for match in _JSON_TOKEN.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        token = match.group()
+        top = stack[-1] if stack else None
+        if token in ",:":
+            if top is not None and token == ",":
+                if top[1]:
+                    top[3] = True
+                else:
+                    top[2] += 1
+            continue
+        if token in "}]":
+            stack.pop()
+            continue
+        if top is not None and top[1] and top[3]:
+            top[2], top[3] = json.loads(token), False
+            lines.setdefault((*top[0], top[2]), line)
+            continue
+        path: PathKey = () if top is None else (*top[0], top[2])
+        lines.setdefault(path, line)
+        if token in "{[":
+            stack.append([path, token == "{", 0, token == "{"])
+    return lines
 
 
 def _build(node: yaml.Node, path: PathKey, doc: SourceDoc, loader: yaml.SafeLoader) -> Any:

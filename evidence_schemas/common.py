@@ -1,13 +1,30 @@
-"""Parts shared by every evidence item: attachments, periods, money, the item base class."""
+"""Parts shared by every evidence item: text and number types, attachments, periods, money,
+approval, and the item base class.
+
+Every text type refuses the characters XML 1.0 cannot carry (most control characters), so any
+valid pack can be written as XML and read back unchanged.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import PurePosixPath
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml_safe(value: str) -> str:
+    found = _NOT_IN_XML.search(value)
+    if found:
+        raise ValueError(f"contains the control character U+{ord(found.group()):04X}, which XML cannot carry")
+    return value
+
+
+XmlSafe = AfterValidator(_xml_safe)
 EvidenceId = Annotated[
     str,
     Field(
@@ -16,11 +33,11 @@ EvidenceId = Annotated[
     ),
 ]
 CharacteristicId = Annotated[
-    str, Field(pattern=r"^[0-9]+(\.[0-9]+)*$", description="Characteristic id, e.g. '1.5.2'.")
+    str, Field(pattern=r"^[0-9]+(\.[0-9]+)*$", max_length=20, description="Characteristic id, e.g. '1.5.2'.")
 ]
-ShortText = Annotated[str, Field(min_length=1, max_length=300)]
-LongText = Annotated[str, Field(min_length=1, max_length=4000)]
-Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000, description="http(s) URL.")]
+ShortText = Annotated[str, Field(min_length=1, max_length=300), XmlSafe]
+LongText = Annotated[str, Field(min_length=1, max_length=4000), XmlSafe]
+Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000, description="http(s) URL."), XmlSafe]
 Number = Annotated[
     float,
     Field(
@@ -30,6 +47,7 @@ Number = Annotated[
         description="A finite number within +/-10^12 (the engine compares millionths).",
     ),
 ]
+Count = Annotated[int, Field(ge=0, le=10**9, description="A count.")]
 
 
 class Schema(BaseModel):
@@ -46,15 +64,16 @@ class Attachment(Schema):
         max_length=255,
         description="Path relative to the pack folder, '/'-separated, never leaving the pack.",
     )
-    media_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", description="IANA media type.")
-    size: int = Field(ge=0, description="Size in bytes.")
+    media_type: str = Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$", max_length=100, description="IANA media type.")
+    size: int = Field(ge=0, le=2**40, description="Size in bytes.")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the file, lower-case hex.")
 
     @field_validator("path")
     @classmethod
     def _inside_pack(cls, value: str) -> str:
+        _xml_safe(value)
         parts = PurePosixPath(value).parts
-        if value.startswith("/") or "\\" in value or "\x00" in value or ".." in parts:
+        if value.startswith("/") or "\\" in value or ".." in parts or ":" in value:
             raise ValueError("must be a relative '/'-separated path that stays inside the pack")
         return value
 
@@ -95,9 +114,12 @@ class ItemBase(Schema):
     period: Period = Field(description="Period the item describes.")
     collected: dt.date = Field(description="When the evidence was collected for the pack.")
     submitted: dt.date = Field(description="When it was submitted to the auditor.")
-    attachments: list[Attachment] = Field(default_factory=list, description="Files backing it.")
+    attachments: list[Attachment] = Field(
+        default_factory=list, max_length=100, description="Files backing it."
+    )
     offered_for: list[CharacteristicId] = Field(
         min_length=1,
+        max_length=40,
         description="Characteristics the city offers the item for; it is evaluated for these only.",
     )
 
@@ -107,4 +129,7 @@ class ItemBase(Schema):
             raise ValueError("submitted is before collected")
         if len(set(self.offered_for)) != len(self.offered_for):
             raise ValueError("offered_for lists a characteristic twice")
+        paths = [a.path for a in self.attachments]
+        if len(set(paths)) != len(paths):
+            raise ValueError("an attachment path is listed twice")
         return self

@@ -2,7 +2,8 @@
 
 Rule packs address these fields by dotted path (``publication.status``, ``baseline.value``);
 the rule-pack loader reads paths and types from these models, so a field added here becomes
-usable in rules at once, and a rule naming a field that does not exist is an error.
+usable in rules at once, and a rule naming a field that does not exist is an error. The XML
+form and its XSD are derived from these models too (``evidence_schemas.shapes``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from evidence_schemas.common import Approval, ItemBase, Money, Number, Schema, ShortText, Url
+from evidence_schemas.common import Approval, Count, ItemBase, Money, Number, Schema, ShortText, Url
 
 OutcomeArea = Literal["economic", "social", "environmental"]
 Sector = Literal["local_government", "other_public", "private", "civil_society", "academia"]
+LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
+Sdg = Annotated[int, Field(ge=1, le=17)]
 
 
 # --- documents ---------------------------------------------------------------------------
@@ -51,19 +54,19 @@ class Document(ItemBase):
         "assessment",
         "evaluation",
     ] = Field(
-        description="What sort of document it is; 'assessment' looks at risks or needs before "
-        "acting, 'evaluation' at the effect of policies or investments after."
+        description="What sort of document it is; 'plan' covers roadmaps; 'assessment' looks at "
+        "risks or needs before acting, 'evaluation' at the effect of policies or investments after."
     )
     publication: Publication = Field(description="Publication status and place.")
     approval: Approval | None = Field(default=None, description="Formal approval, if any.")
     outcome_areas: list[OutcomeArea] = Field(
-        default_factory=list, description="Outcome areas the document sets objectives for."
+        default_factory=list, max_length=3, description="Outcome areas the document sets objectives for."
     )
-    sdgs: list[Annotated[int, Field(ge=1, le=17)]] = Field(
-        default_factory=list, description="UN Sustainable Development Goals it is linked to (1-17)."
+    sdgs: list[Sdg] = Field(
+        default_factory=list, max_length=17, description="UN Sustainable Development Goals it is linked to."
     )
-    languages: list[Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]] = Field(
-        default_factory=list, description="Languages it is available in (BCP 47 tags)."
+    languages: list[LanguageTag] = Field(
+        default_factory=list, max_length=50, description="Languages it is available in (BCP 47 tags)."
     )
 
 
@@ -107,7 +110,9 @@ class Dashboard(Schema):
 
     url: Url = Field(description="Address of the dashboard.")
     public: bool = Field(description="Open to anyone without an account.")
-    refresh_minutes: int = Field(ge=1, description="How often the shown value is refreshed.")
+    refresh_minutes: int = Field(
+        ge=1, le=10**7, description="How often the shown value is refreshed, in minutes."
+    )
     near_real_time: bool = Field(description="Whether the dashboard shows near-real-time data.")
 
 
@@ -115,7 +120,7 @@ class Kpi(ItemBase):
     """A key performance indicator: baseline, targets and observed series."""
 
     kind: Literal["kpi"] = Field(description="Evidence kind.")
-    indicator: Indicator
+    indicator: Indicator = Field(description="The indicator measured.")
     unit: ShortText = Field(description="Unit of every value, e.g. '%' or 'minutes'.")
     direction: Literal["higher_is_better", "lower_is_better"] = Field(
         description="Which way is improvement; every comparison with a baseline or target uses it."
@@ -125,11 +130,13 @@ class Kpi(ItemBase):
     )
     baseline: Baseline | None = Field(default=None, description="Measured starting point.")
     targets: list[DatedValue] = Field(
-        default_factory=list, description="Success trajectory: target values by due date."
+        default_factory=list, max_length=1000, description="Success trajectory: target values by due date."
     )
-    observations: list[DatedValue] = Field(default_factory=list, description="Observed values, any order.")
+    observations: list[DatedValue] = Field(
+        default_factory=list, max_length=10000, description="Observed values, in any order."
+    )
     data_source: ShortText | None = Field(default=None, description="Where the data comes from.")
-    review: Review | None = Field(default=None, description="Who tracks the indicator.")
+    review: Review | None = Field(default=None, description="Who tracks the indicator, and how often.")
     dashboard: Dashboard | None = Field(default=None, description="Dashboard showing it, if any.")
 
     @model_validator(mode="after")
@@ -147,18 +154,18 @@ class Kpi(ItemBase):
 class Members(Schema):
     """Number of members of a body by sector."""
 
-    local_government: int = Field(default=0, ge=0)
-    other_public: int = Field(default=0, ge=0)
-    private: int = Field(default=0, ge=0)
-    civil_society: int = Field(default=0, ge=0)
-    academia: int = Field(default=0, ge=0)
+    local_government: Count = Field(default=0, description="Members from the local government.")
+    other_public: Count = Field(default=0, description="Members from other public bodies.")
+    private: Count = Field(default=0, description="Members from the private sector.")
+    civil_society: Count = Field(default=0, description="Members from civil society.")
+    academia: Count = Field(default=0, description="Members from academia.")
 
 
 class Decision(Schema):
     """A recorded decision of a body."""
 
-    date: dt.date
-    summary: ShortText
+    date: dt.date = Field(description="When it was decided.")
+    summary: ShortText = Field(description="What was decided.")
 
 
 class Governance(ItemBase):
@@ -173,8 +180,10 @@ class Governance(ItemBase):
     )
     budget: Money | None = Field(default=None, description="Budget it controls, if any.")
     members: Members = Field(description="Members by sector.")
-    meetings: list[dt.date] = Field(default_factory=list, description="Meeting dates.")
-    decisions: list[Decision] = Field(default_factory=list, description="Recorded decisions.")
+    meetings: list[dt.date] = Field(default_factory=list, max_length=10000, description="Meeting dates.")
+    decisions: list[Decision] = Field(
+        default_factory=list, max_length=10000, description="Recorded decisions."
+    )
 
 
 # --- engagement --------------------------------------------------------------------------
@@ -183,8 +192,12 @@ class Governance(ItemBase):
 class Channels(Schema):
     """Channels an engagement used."""
 
-    digital: list[ShortText] = Field(default_factory=list, description="e.g. 'web survey'.")
-    physical: list[ShortText] = Field(default_factory=list, description="e.g. 'town hall'.")
+    digital: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="Digital channels, e.g. 'web survey'."
+    )
+    physical: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="Physical channels, e.g. 'town hall'."
+    )
 
 
 class Engagement(ItemBase):
@@ -194,13 +207,17 @@ class Engagement(ItemBase):
     engagement_type: Literal[
         "consultation", "co_design", "feedback_channel", "public_report", "network_exchange"
     ] = Field(description="What sort of engagement.")
-    groups_reached: list[Sector] = Field(default_factory=list, description="Sectors reached.")
-    at_risk_groups_reached: list[ShortText] = Field(
-        default_factory=list, description="Groups at risk of exclusion that were reached."
+    groups_reached: list[Sector] = Field(
+        default_factory=list, max_length=5, description="Stakeholder sectors reached."
     )
-    channels: Channels = Field(default_factory=Channels, description="Digital and physical channels.")
-    participants: int | None = Field(default=None, ge=0, description="How many took part.")
-    changes: list[ShortText] = Field(default_factory=list, description="What changed as a result.")
+    at_risk_groups_reached: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="Groups at risk of exclusion that were reached."
+    )
+    channels: Channels = Field(default_factory=Channels, description="Digital and physical channels used.")
+    participants: Count | None = Field(default=None, description="How many took part.")
+    changes: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="What changed as a result."
+    )
 
 
 # --- platforms, programmes, commitments ----------------------------------------------------
@@ -209,7 +226,7 @@ class Engagement(ItemBase):
 class Dataset(Schema):
     """A dataset a platform offers."""
 
-    name: ShortText
+    name: ShortText = Field(description="Dataset name.")
     licence: ShortText = Field(description="Licence, e.g. 'CC-BY-4.0' or 'restricted'.")
     open: bool = Field(description="Open data (anyone may use and share it).")
 
@@ -230,17 +247,21 @@ class Platform(ItemBase):
         description="How far it reaches."
     )
     public: bool = Field(description="Open to the public.")
-    open_standards: list[ShortText] = Field(default_factory=list, description="Standards used.")
-    datasets: list[Dataset] = Field(default_factory=list, description="Datasets offered.")
-    apis: list[ShortText] = Field(default_factory=list, description="APIs offered.")
-    realtime_feeds: int = Field(default=0, ge=0, description="Number of real-time feeds.")
+    open_standards: list[ShortText] = Field(
+        default_factory=list, max_length=100, description="Open standards it is built on."
+    )
+    datasets: list[Dataset] = Field(default_factory=list, max_length=10000, description="Datasets offered.")
+    apis: list[ShortText] = Field(default_factory=list, max_length=1000, description="APIs offered.")
+    realtime_feeds: list[ShortText] = Field(
+        default_factory=list, max_length=10000, description="Real-time data feeds it carries."
+    )
 
 
 class Partner(Schema):
     """A partner in a programme."""
 
-    name: ShortText
-    sector: Sector
+    name: ShortText = Field(description="Partner organisation.")
+    sector: Sector = Field(description="The partner's sector.")
 
 
 class Programme(ItemBase):
@@ -249,7 +270,7 @@ class Programme(ItemBase):
     kind: Literal["programme"] = Field(description="Evidence kind.")
     budget: Money = Field(description="Total budget.")
     funding_status: Literal["proposed", "approved", "funded"] = Field(description="Funding state.")
-    partners: list[Partner] = Field(default_factory=list, description="Delivery partners.")
+    partners: list[Partner] = Field(default_factory=list, max_length=1000, description="Delivery partners.")
 
 
 class Commitment(ItemBase):

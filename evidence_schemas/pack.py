@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -30,7 +31,7 @@ class Verification(Schema):
 class Claim(Schema):
     """The city's self-assessed level of one characteristic."""
 
-    characteristic: CharacteristicId
+    characteristic: CharacteristicId = Field(description="The characteristic claimed.")
     now: int = Field(ge=1, le=5, description="Level claimed now.")
     in_two_years: int | None = Field(
         default=None, ge=1, le=5, description="Level claimed in two years on current plans."
@@ -50,17 +51,27 @@ class EvidencePack(Schema):
 
     format: Literal["assay-evidence-pack/1"] = Field(description="Format tag and version.")
     id: EvidenceId = Field(description="Pack id.")
-    community: Community
-    model: str = Field(description="Maturity model the pack is prepared for, e.g. 'iso37107-2019'.")
-    items: list[EvidenceItem] = Field(default_factory=list)
-    verifications: list[Verification] = Field(default_factory=list)
-    claims: list[Claim] = Field(default_factory=list)
+    community: Community = Field(description="The community the pack is about.")
+    model: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9.-]*$",
+        max_length=64,
+        description="Maturity model the pack is prepared for, e.g. 'iso37107-2019'.",
+    )
+    items: list[EvidenceItem] = Field(
+        default_factory=list, max_length=100_000, description="The evidence, any kinds."
+    )
+    verifications: list[Verification] = Field(
+        default_factory=list, max_length=200_000, description="Auditors' decisions on items."
+    )
+    claims: list[Claim] = Field(
+        default_factory=list, max_length=1000, description="The city's self-assessed levels."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> EvidencePack:
         problems = []
         ids = [item.id for item in self.items]
-        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
         if duplicates:
             problems.append(f"duplicate item ids: {', '.join(duplicates)}")
         unknown = sorted({v.evidence_id for v in self.verifications} - set(ids))
@@ -74,8 +85,7 @@ class EvidencePack(Schema):
                 conflicts.add(f"{v.evidence_id} on {v.date}")
         if conflicts:
             problems.append(f"conflicting verdicts on one date: {', '.join(sorted(conflicts))}")
-        claimed = [c.characteristic for c in self.claims]
-        twice = sorted({c for c in claimed if claimed.count(c) > 1})
+        twice = sorted(c for c, n in Counter(c.characteristic for c in self.claims).items() if n > 1)
         if twice:
             problems.append(f"characteristics claimed twice: {', '.join(twice)}")
         if problems:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+SAMPLES = ("larkfield", "harbourton", "norbridge")
+"""Fictional communities: early-stage, mid-way and advanced."""
 SAMPLE = "harbourton"
 SAMPLE_AS_OF = dt.date(2026, 6, 30)
-"""The assessment date the sample pack was prepared for."""
+"""The assessment date the sample packs were prepared for."""
 
 
 def sample_pack(name: str = SAMPLE) -> Path:

@@ -158,3 +158,15 @@ def test_a_pack_for_another_model_or_unknown_characteristics_is_refused(
     assert ("model", "pack is for 'pas181', rule pack is 'iso37107-2019'") in messages
     assert ("items[0].offered_for[1]", "vision-2035 is offered for unknown characteristic '9.9'") in messages
     assert ("claims[5].characteristic", "claim for unknown characteristic '7.7'") in messages
+
+
+@pytest.mark.parametrize(
+    ("name", "levels"),
+    [("larkfield", (2, 1, 1)), ("harbourton", (4, 4, 2)), ("norbridge", (5, 5, 4))],
+)
+def test_the_three_sample_communities_stand_at_different_levels(
+    rule_pack: RulePack, durable: DurableInference, name: str, levels: tuple[int, int, int]
+) -> None:
+    pack = read_pack(examples.sample_pack(name)).pack
+    result = run_evaluation(rule_pack, pack, durable).result
+    assert tuple(_char(result, c).verified_level for c in ("1.1.1", "1.5.2", "4.3")) == levels
