@@ -16,6 +16,9 @@ from pydantic import Field, model_validator
 from evidence_schemas.common import Approval, Count, ItemBase, Money, Number, Schema, ShortText, Url
 
 OutcomeArea = Literal["economic", "social", "environmental"]
+Scope = Literal["single_service", "business_unit", "administration_wide", "city_wide"]
+"""How far something reaches: one service or project, one business unit, the whole city
+administration, or the city with its partners."""
 Sector = Literal["local_government", "other_public", "private", "civil_society", "academia"]
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 Sdg = Annotated[int, Field(ge=1, le=17)]
@@ -53,10 +56,13 @@ class Document(ItemBase):
         "procedure",
         "assessment",
         "evaluation",
+        "framework",
     ] = Field(
         description="What sort of document it is; 'plan' covers roadmaps; 'assessment' looks at "
-        "risks or needs before acting, 'evaluation' at the effect of policies or investments after."
+        "risks or needs before acting, 'evaluation' at the effect of policies or investments after; "
+        "'framework' is a standard the city applies (competency framework, enterprise architecture)."
     )
+    scope: Scope | None = Field(default=None, description="How far the document applies.")
     publication: Publication = Field(description="Publication status and place.")
     approval: Approval | None = Field(default=None, description="Formal approval, if any.")
     outcome_areas: list[OutcomeArea] = Field(
@@ -178,6 +184,7 @@ class Governance(ItemBase):
     authority: Literal["advisory", "oversight", "decision_making"] = Field(
         description="Power it holds over priorities."
     )
+    scope: Scope | None = Field(default=None, description="How far its remit reaches.")
     budget: Money | None = Field(default=None, description="Budget it controls, if any.")
     members: Members = Field(description="Members by sector.")
     meetings: list[dt.date] = Field(default_factory=list, max_length=10000, description="Meeting dates.")
@@ -207,6 +214,7 @@ class Engagement(ItemBase):
     engagement_type: Literal[
         "consultation", "co_design", "feedback_channel", "public_report", "network_exchange"
     ] = Field(description="What sort of engagement.")
+    scope: Scope | None = Field(default=None, description="How far the engagement reaches.")
     groups_reached: list[Sector] = Field(
         default_factory=list, max_length=5, description="Stakeholder sectors reached."
     )
@@ -243,9 +251,7 @@ class Platform(ItemBase):
         "digital_model",
         "management_information",
     ] = Field(description="What sort of platform.")
-    scope: Literal["single_service", "administration_wide", "city_wide"] = Field(
-        description="How far it reaches."
-    )
+    scope: Scope = Field(description="How far it reaches.")
     public: bool = Field(description="Open to the public.")
     open_standards: list[ShortText] = Field(
         default_factory=list, max_length=100, description="Open standards it is built on."
@@ -269,8 +275,16 @@ class Programme(ItemBase):
 
     kind: Literal["programme"] = Field(description="Evidence kind.")
     budget: Money = Field(description="Total budget.")
+    scope: Scope | None = Field(default=None, description="How far the programme reaches.")
     funding_status: Literal["proposed", "approved", "funded"] = Field(description="Funding state.")
     partners: list[Partner] = Field(default_factory=list, max_length=1000, description="Delivery partners.")
+
+
+PromisedItem = Annotated[
+    Document | Kpi | Governance | Engagement | Platform | Programme,
+    Field(discriminator="kind"),
+]
+"""Evidence a commitment will produce (any kind but another commitment)."""
 
 
 class Commitment(ItemBase):
@@ -281,6 +295,18 @@ class Commitment(ItemBase):
     due: dt.date = Field(description="When it is due.")
     approval_status: Literal["proposed", "approved"] = Field(description="Approval state.")
     funding_status: Literal["unfunded", "partly_funded", "funded"] = Field(description="Funding state.")
+    promises: list[PromisedItem] = Field(
+        default_factory=list,
+        max_length=100,
+        description="The evidence delivering the commitment will produce; in the two-year "
+        "projection it counts as if it existed (approved, funded, due within 24 months).",
+    )
+
+    @model_validator(mode="after")
+    def _promises_are_plans(self) -> Commitment:
+        if any(item.attachments for item in self.promises):
+            raise ValueError("promised evidence does not exist yet, so it has no attachments")
+        return self
 
 
 EvidenceItem = Annotated[

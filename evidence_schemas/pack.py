@@ -71,7 +71,8 @@ class EvidencePack(Schema):
     def _consistent(self) -> EvidencePack:
         problems = []
         ids = [item.id for item in self.items]
-        duplicates = sorted(i for i, n in Counter(ids).items() if n > 1)
+        promised = [p.id for item in self.items if item.kind == "commitment" for p in item.promises]
+        duplicates = sorted(i for i, n in Counter(ids + promised).items() if n > 1)
         if duplicates:
             problems.append(f"duplicate item ids: {', '.join(duplicates)}")
         unknown = sorted({v.evidence_id for v in self.verifications} - set(ids))
