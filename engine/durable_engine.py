@@ -26,6 +26,7 @@ derived fact that durable_rules lost or duplicated fails the evaluation.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,11 +175,14 @@ class DurableInference:
             self._compiled[pack.digest] = shards
         return shards
 
-    def infer(self, pack: RulePack, evidence: Evidence) -> dict[str, CharacteristicInference]:
-        """Infer every encoded characteristic of ``pack`` from ``evidence``."""
+    def infer(
+        self, pack: RulePack, evidence: Evidence, only: Collection[str] | None = None
+    ) -> dict[str, CharacteristicInference]:
+        """Infer the encoded characteristics of ``pack`` (or those in ``only``) from ``evidence``."""
         return {
             shard.characteristic: self._run(shard, evidence.for_characteristic(shard.characteristic))
             for shard in self.compile(pack)
+            if only is None or shard.characteristic in only
         }
 
     def _run(self, shard: CompiledShard, items: tuple[ItemFacts, ...]) -> CharacteristicInference:

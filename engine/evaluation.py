@@ -8,7 +8,7 @@ Files are the caller's business.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from engine.canonical import digest_of
 from engine.errors import EvidencePackError, Problem
 from engine.evidence import Evidence, normalise
 from engine.outcomes import CharacteristicInference
+from engine.projection import Projection, project
 from engine.result import Result, build_result
 from engine.rulepack import RulePack
 from engine.sources import Clock, IdSource
@@ -28,8 +29,10 @@ ENGINE_ACTOR = "assay-engine"
 class Inference(Protocol):
     """Something that infers levels: durable_rules, or the reference evaluator."""
 
-    def infer(self, pack: RulePack, evidence: Evidence) -> dict[str, CharacteristicInference]:
-        """Infer every encoded characteristic."""
+    def infer(
+        self, pack: RulePack, evidence: Evidence, only: Collection[str] | None = None
+    ) -> dict[str, CharacteristicInference]:
+        """Infer every encoded characteristic (or those in ``only``)."""
         ...
 
 
@@ -91,6 +94,10 @@ def evaluate(
     )
     inferred = inference.infer(rules, evidence)
     _record_inference(trail, actor, rules, inferred)
+    projection = project(pack, evidence)
+    changed = [cid for cid in projection.counted if cid in rules.characteristics]
+    projected = {**inferred, **inference.infer(rules, projection.evidence, only=changed)}
+    _record_projection(trail, actor, projection, projected, changed)
     result = build_result(
         evaluation_id=evaluation_id,
         rules=rules,
@@ -100,6 +107,8 @@ def evaluate(
         claims=pack.claims,
         evidence=evidence,
         inferred=inferred,
+        projection=projection,
+        projected=projected,
     )
     trail.append(
         actor,
@@ -149,6 +158,38 @@ def check_fit(rules: RulePack, pack: EvidencePack) -> None:
             )
     if problems:
         raise EvidencePackError(problems)
+
+
+def _record_projection(
+    trail: Trail,
+    actor: str,
+    projection: Projection,
+    projected: Mapping[str, CharacteristicInference],
+    changed: list[str],
+) -> None:
+    trail.append(
+        actor,
+        "projection.started",
+        {
+            "until": projection.until.isoformat(),
+            "commitments_left_out": [{"id": c, "reason": r} for c, r in projection.left_out],
+        },
+    )
+    for cid in changed:
+        inference = projected[cid]
+        trail.append(
+            actor,
+            "projection.inferred",
+            {
+                "characteristic": cid,
+                "commitments": list(projection.counted[cid]),
+                "projected_level": inference.rating.verified,
+                "levels": [
+                    {"level": n, "own": lo.own.status, "criteria": lo.criteria.status}
+                    for n, lo in sorted(inference.levels.items())
+                ],
+            },
+        )
 
 
 def _record_inference(

@@ -6,7 +6,7 @@ requirement and level outcome; property tests generate rule packs and evidence t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from engine.attributes import Value, literal_value
@@ -28,11 +28,14 @@ from engine.spec import CharacteristicRules, Condition, EvidenceRule, Requiremen
 class ReferenceInference:
     """Infers levels in plain Python (the specification durable_rules is checked against)."""
 
-    def infer(self, pack: RulePack, evidence: Evidence) -> dict[str, CharacteristicInference]:
-        """Infer every encoded characteristic of ``pack`` from ``evidence``."""
+    def infer(
+        self, pack: RulePack, evidence: Evidence, only: Collection[str] | None = None
+    ) -> dict[str, CharacteristicInference]:
+        """Infer the encoded characteristics of ``pack`` (or those in ``only``) from ``evidence``."""
         return {
             cid: infer_characteristic(rules, evidence.for_characteristic(cid))
             for cid, rules in pack.characteristics.items()
+            if only is None or cid in only
         }
 
 

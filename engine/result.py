@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from engine.catalogue import MaturityModel
 from engine.evidence import Evidence
 from engine.outcomes import CharacteristicInference, Outcome, Status
+from engine.projection import Projection
 from engine.rulepack import RulePack
 from engine.spec import CharacteristicRules, Requirement
 from evidence_schemas.pack import Claim
@@ -83,13 +84,23 @@ ClaimVerdict = Literal["confirmed", "over-claimed", "under-claimed", "not-assess
 
 
 class ClaimCheck(Frozen):
-    """The city's claim against the verified level."""
+    """The city's claims against the verified and the projected level."""
 
     now: int = Field(description="Level claimed now.")
     in_two_years: int | None = Field(description="Level claimed in two years.")
     verdict: ClaimVerdict = Field(
         description="Claim now against the verified level; not-assessed when nothing was verified."
     )
+    in_two_years_verdict: ClaimVerdict | None = Field(
+        description="Claim in two years against the projected level (None when nothing is claimed)."
+    )
+
+
+class ProjectionResult(Frozen):
+    """A characteristic's level in two years on current plans."""
+
+    level: int = Field(description="Projected level (the verified level when no plan bears on it).")
+    commitments: list[str] = Field(description="Commitments whose promised evidence counted.")
 
 
 class CharacteristicResult(Frozen):
@@ -103,6 +114,7 @@ class CharacteristicResult(Frozen):
     )
     verified_level: int | None
     capped: list[int] = Field(description="Levels whose own requirements are met but not credited.")
+    projected: ProjectionResult | None = Field(description="Level in two years on current plans.")
     claim: ClaimCheck | None
     next_level: int | None = Field(description="The level above the verified one, if any.")
     blockers: list[Blocker] = Field(description="Why not the next level.")
@@ -142,7 +154,7 @@ class PackReference(Reference):
 
 
 class Excluded(Frozen):
-    """An item left out of inference."""
+    """An item left out of inference, or a commitment left out of the projection."""
 
     id: str
     reason: str
@@ -158,6 +170,8 @@ class Result(Frozen):
     rule_pack: Reference
     pack: PackReference
     excluded_evidence: list[Excluded]
+    projection_until: dt.date = Field(description="Commitments due by this day count (24 months ahead).")
+    commitments_left_out: list[Excluded] = Field(description="Commitments the projection ignores, and why.")
     characteristics: list[CharacteristicResult]
     summaries: Summaries
 
@@ -172,6 +186,8 @@ def build_result(
     claims: list[Claim],
     evidence: Evidence,
     inferred: Mapping[str, CharacteristicInference],
+    projection: Projection,
+    projected: Mapping[str, CharacteristicInference],
 ) -> Result:
     """Assemble the result from inference (pure; no clock, no I/O)."""
     model = rules.model
@@ -190,14 +206,21 @@ def build_result(
                     status="not_encoded",
                     verified_level=None,
                     capped=[],
-                    claim=_claim(claim, None),
+                    projected=None,
+                    claim=_claim(claim, None, None),
                     next_level=None,
                     blockers=[],
                     levels=[],
                 )
             )
         else:
-            characteristics.append(_characteristic(model, spec, inference, claim, char.title.en, char.kind))
+            ahead = ProjectionResult(
+                level=projected[char.id].rating.verified,
+                commitments=list(projection.counted.get(char.id, ())),
+            )
+            characteristics.append(
+                _characteristic(model, spec, inference, ahead, claim, char.title.en, char.kind)
+            )
     return Result(
         evaluation_id=evaluation_id,
         as_of=evidence.as_of,
@@ -205,6 +228,8 @@ def build_result(
         rule_pack=Reference(id=rules.id, digest=rules.digest),
         pack=PackReference(id=pack_id, digest=pack_digest, community=community),
         excluded_evidence=[Excluded(id=e.id, reason=e.reason) for e in evidence.excluded],
+        projection_until=projection.until,
+        commitments_left_out=[Excluded(id=c, reason=r) for c, r in projection.left_out],
         characteristics=characteristics,
         summaries=Summaries(rule=AGGREGATION_RULE, groups=_groups(model, characteristics)),
     )
@@ -214,6 +239,7 @@ def _characteristic(
     model: MaturityModel,
     spec: CharacteristicRules,
     inference: CharacteristicInference,
+    projected: ProjectionResult,
     claim: Claim | None,
     title: str,
     kind: str,
@@ -249,7 +275,8 @@ def _characteristic(
         status="evaluated",
         verified_level=verified,
         capped=list(inference.rating.capped),
-        claim=_claim(claim, verified),
+        projected=projected,
+        claim=_claim(claim, verified, projected.level),
         next_level=next_level,
         blockers=blockers,
         levels=levels,
@@ -298,17 +325,24 @@ def _blockers(spec: CharacteristicRules, level: int, inference: CharacteristicIn
     return blockers
 
 
-def _claim(claim: Claim | None, verified: int | None) -> ClaimCheck | None:
+def _claim(claim: Claim | None, verified: int | None, projected: int | None) -> ClaimCheck | None:
     if claim is None:
         return None
-    verdict: ClaimVerdict
-    if verified is None:
-        verdict = "not-assessed"
-    elif claim.now == verified:
-        verdict = "confirmed"
-    else:
-        verdict = "over-claimed" if claim.now > verified else "under-claimed"
-    return ClaimCheck(now=claim.now, in_two_years=claim.in_two_years, verdict=verdict)
+    later = None if claim.in_two_years is None else _compare(claim.in_two_years, projected)
+    return ClaimCheck(
+        now=claim.now,
+        in_two_years=claim.in_two_years,
+        verdict=_compare(claim.now, verified),
+        in_two_years_verdict=later,
+    )
+
+
+def _compare(claimed: int, found: int | None) -> ClaimVerdict:
+    if found is None:
+        return "not-assessed"
+    if claimed == found:
+        return "confirmed"
+    return "over-claimed" if claimed > found else "under-claimed"
 
 
 def _groups(model: MaturityModel, results: list[CharacteristicResult]) -> list[GroupSummary]:

@@ -1,0 +1,86 @@
+"""The level in two years on current plans (ISO/TS 37107 clause 5.1): the projected evidence.
+
+A commitment counts when it is approved, funded, due after the assessment date and within 24
+months of it, and not rejected by an auditor. Its promised evidence then joins the evidence as
+if delivered: each promised item is read as at the commitment's due date (so its own dates and
+freshness are those of delivery) and carries the auditor's verdict on the commitment, since
+what the auditor checked is that the plan is real. Existing evidence is judged as it stands on
+the assessment date. Only characteristics that receive promised evidence can change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from engine.attributes import item_values
+from engine.evidence import Evidence, ItemFacts, latest_verdicts
+from evidence_schemas.items import Commitment
+from evidence_schemas.pack import EvidencePack
+
+
+def horizon(as_of: dt.date) -> dt.date:
+    """The last day a commitment may be due and still count: 24 months after ``as_of``."""
+    try:
+        return as_of.replace(year=as_of.year + 2)
+    except ValueError:  # 29 February
+        return as_of.replace(year=as_of.year + 2, day=28)
+
+
+@dataclass(frozen=True)
+class Projection:
+    """The evidence in two years, and what changed."""
+
+    evidence: Evidence
+    until: dt.date
+    """Commitments due after the assessment date and on or before this day count."""
+    counted: dict[str, tuple[str, ...]]
+    """Characteristic -> commitments whose promised evidence it receives, sorted."""
+    left_out: tuple[tuple[str, str], ...]
+    """(commitment id, why it does not count), sorted by id."""
+
+
+def project(pack: EvidencePack, current: Evidence) -> Projection:
+    """Add the promised evidence of every qualifying commitment to ``current``."""
+    as_of = current.as_of
+    verdicts = latest_verdicts(pack.verifications, as_of)
+    routed = {cid: list(items) for cid, items in current.by_characteristic.items()}
+    counted: dict[str, set[str]] = {}
+    left_out = []
+    for item in sorted(pack.items, key=lambda i: i.id):
+        if not isinstance(item, Commitment) or not item.promises:
+            continue
+        reason = _why_not(item, as_of, verdicts.get(item.id))
+        if reason is not None:
+            left_out.append((item.id, reason))
+            continue
+        for promised in sorted(item.promises, key=lambda p: p.id):
+            facts = ItemFacts(
+                promised.id, promised.kind, item_values(promised, item.due), verdicts.get(item.id)
+            )
+            for characteristic in promised.offered_for:
+                routed.setdefault(characteristic, []).append(facts)
+                counted.setdefault(characteristic, set()).add(item.id)
+    evidence = Evidence(
+        as_of,
+        {cid: tuple(sorted(items, key=lambda f: f.id)) for cid, items in sorted(routed.items())},
+        current.excluded,
+    )
+    counts = {c: tuple(sorted(ids)) for c, ids in sorted(counted.items())}
+    return Projection(evidence, horizon(as_of), counts, tuple(left_out))
+
+
+def _why_not(commitment: Commitment, as_of: dt.date, verdict: str | None) -> str | None:
+    if commitment.collected > as_of:
+        return "collected after the assessment date"
+    if verdict == "rejected":
+        return "rejected by the auditor"
+    if commitment.approval_status != "approved":
+        return "not approved"
+    if commitment.funding_status != "funded":
+        return f"not funded ({commitment.funding_status.replace('_', ' ')})"
+    if commitment.due <= as_of:
+        return f"due {commitment.due}, not after the assessment date"
+    if commitment.due > horizon(as_of):
+        return f"due {commitment.due}, more than 24 months after the assessment date"
+    return None
