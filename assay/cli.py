@@ -22,6 +22,7 @@ from assay.pack_cli import pack_group
 from assay.report import summary_markdown, table_rows
 from engine.canonical import pretty_json
 from engine.cases import load_cases, run_cases
+from engine.coverage import coverage
 from engine.durable_engine import DurableInference
 from engine.errors import AssayError, EngineError, InputError, OutputError, TrailError
 from engine.evaluation import Evaluation, Inference, evaluate
@@ -203,6 +204,34 @@ def rules_list(folder: Path | None) -> None:
     for char in pack.model.characteristics():
         table.add_row(char.id, char.title.en, char.kind, "yes" if char.id in pack.characteristics else "no")
     _console().print(table)
+
+
+@rules_group.command("matrix")
+@click.argument("folder", type=click.Path(path_type=Path), required=False)
+def rules_matrix(folder: Path | None) -> None:
+    """The coverage table: per characteristic and level, requirements and auditor judgements."""
+    pack = _rules(folder)
+    rows = coverage(pack)
+    table = Table(title=f"{pack.model.standard}: rule coverage ({pack.id})")
+    for column in ("Id", "Characteristic", "L1", "L2", "L3", "L4", "L5", "Evidence kinds", "Judged"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        cells = {c.level: _cell(c.predicates, c.judged, c.as_at) for c in row.levels}
+        levels = ["floor" if row.levels else "-", *(cells.get(n, "-") for n in (2, 3, 4, 5))]
+        table.add_row(row.characteristic, row.title, *levels, ", ".join(row.kinds), str(row.judged))
+    console = _console()
+    console.print(table)
+    encoded = [c for row in rows for c in row.levels]
+    predicates, judged = sum(c.predicates for c in encoded), sum(c.judged for c in encoded)
+    console.print(
+        f"{len(encoded)} of {4 * len(rows)} level cells encoded; {predicates} evidence "
+        f"requirements, {judged} needing an auditor's judgement. "
+        "Cell: requirements / judged, ^N = as at level N."
+    )
+
+
+def _cell(predicates: int, judged: int, as_at: int | None) -> str:
+    return f"{predicates} / {judged}" + (f" ^{as_at}" if as_at is not None else "")
 
 
 @rules_group.command("explain")

@@ -1,6 +1,6 @@
 """Benchmark: full evaluations of a 32-characteristic pack, on one core.
 
-    python -m bench.evaluate [--sizes 100 1000 10000] [--sequential 1000]
+    python -m bench.evaluate [--sizes 100 1000 10000] [--sequential 1000] [--rules synthetic|bundled]
 
 Prints, per evidence-pack size: the median time of a full evaluation (normalise, infer, build
 the result, chain the trail) on the durable_rules path and on the reference evaluator, the cost
@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import rules as bundled_rules
 from bench.synthetic import AS_OF, evidence, write_rule_pack
 from engine.durable_engine import DurableInference
 from engine.evaluation import Evaluation, Inference, evaluate
@@ -112,6 +113,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--sequential", type=int, default=1000, help="evaluations for the memory check")
     parser.add_argument("--sequential-size", type=int, default=100)
+    parser.add_argument(
+        "--rules",
+        choices=["synthetic", "bundled"],
+        default="synthetic",
+        help="synthetic: a generated 32-characteristic pack; bundled: the shipped ISO/TS 37107:2019 pack",
+    )
     parser.add_argument("--child", nargs=4, metavar=("KIND", "RULES", "SIZE", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -122,7 +129,9 @@ def main() -> None:
             print(json.dumps(child_timing(Path(rules_dir), int(size), kind, int(arg))))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        rules_dir = write_rule_pack(Path(tmp) / "pack")
+        rules_dir = (
+            write_rule_pack(Path(tmp) / "pack") if args.rules == "synthetic" else bundled_rules.bundled()
+        )
         pack = load_rule_pack(rules_dir)
         print(
             f"rule pack: {len(pack.characteristics)} characteristics, "

@@ -163,16 +163,18 @@ class DurableInference:
 
     def __init__(self, runtime: DurableRuntime | None = None) -> None:
         self.runtime = runtime or DurableRuntime()
-        self._compiled: dict[str, list[CompiledShard]] = {}
+        self._compiled: dict[tuple[str, str], CompiledShard] = {}
 
     def compile(self, pack: RulePack) -> list[CompiledShard]:
-        """Compile (once per pack digest) and register a pack's rulesets."""
-        shards = self._compiled.get(pack.digest)
-        if shards is None:
-            shards = [compile_characteristic(rules) for rules in pack.characteristics.values()]
-            for shard in shards:
+        """Compile and register a pack's rulesets, each once per pack digest and characteristic."""
+        shards = []
+        for cid, rules in pack.characteristics.items():
+            shard = self._compiled.get((pack.digest, cid))
+            if shard is None:
+                shard = compile_characteristic(rules)
                 self.runtime.register(shard.name, shard.rules)
-            self._compiled[pack.digest] = shards
+                self._compiled[(pack.digest, cid)] = shard
+            shards.append(shard)
         return shards
 
     def infer(

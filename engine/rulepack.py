@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -40,6 +40,14 @@ class RulePack:
     """``sha256:`` over the pack's files: sha256sum-style lines ``<hex>  <path>``, sorted."""
     files: tuple[str, ...]
     """Files the digest covers, relative to the pack folder."""
+
+    def only(self, *cids: str) -> RulePack:
+        """The pack restricted to some characteristics (cases test one at a time).
+
+        It keeps the digest: it names where the rules came from, and each
+        characteristic's rules are the same in the whole pack and the part.
+        """
+        return replace(self, characteristics={cid: self.characteristics[cid] for cid in cids})
 
 
 def load_rule_pack(folder: Path) -> RulePack:

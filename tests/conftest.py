@@ -19,6 +19,18 @@ from evidence_schemas.pack import EvidencePack
 from evidence_schemas.reader import read_pack
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--regen-golden", action="store_true", help="rewrite tests/golden/ from the current output"
+    )
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    """Whether golden files are being regenerated rather than compared."""
+    return bool(request.config.getoption("--regen-golden"))
+
+
 @pytest.fixture(scope="session")
 def rule_pack() -> RulePack:
     """The bundled ISO/TS 37107:2019 rule pack."""

@@ -30,7 +30,8 @@ def test_demo_writes_result_trail_and_summary(tmp_path: Path, capsys: pytest.Cap
     assert sorted(p.name for p in out.iterdir()) == ["result.json", "summary.md", "trail.jsonl"]
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
     levels = {c["id"]: c["verified_level"] for c in result["characteristics"] if c["status"] == "evaluated"}
-    assert levels == {"1.1.1": 4, "1.5.2": 4, "4.3": 2}
+    assert len(levels) == 32
+    assert {c: levels[c] for c in ("1.1.1", "1.5.2", "4.3")} == {"1.1.1": 4, "1.5.2": 4, "4.3": 2}
     summary = (out / "summary.md").read_text(encoding="utf-8")
     assert "# Harbourton: ISO/TS 37107:2019 assessment as of 2026-06-30" in summary
     assert "rejected by the auditor: resilience-procedure" in summary
@@ -112,13 +113,13 @@ def test_an_occupied_output_folder_is_left_alone_unless_forced(tmp_path: Path) -
 
 def test_rules_validate_list_and_test(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert run(["rules", "validate"]) == 0
-    assert "iso37107-2019: valid, 3 characteristics" in capsys.readouterr().out
+    assert "iso37107-2019: valid, 32 characteristics" in capsys.readouterr().out
     assert run(["rules", "list"]) == 0
     listing = capsys.readouterr().out
     assert "3.2.3" in listing
     assert "unclassified" in listing
     assert run(["rules", "test"]) == 0
-    assert "24 of 24 cases pass" in capsys.readouterr().out
+    assert "256 of 256 cases pass" in capsys.readouterr().out
     broken = tmp_path / "pack"
     shutil.copytree(bundled_rules.bundled(), broken)
     path = broken / "characteristics" / "1.1.1.yaml"
@@ -144,8 +145,8 @@ def test_rules_explain_in_english_and_chinese(capsys: pytest.CaptureFixture[str]
     chinese = capsys.readouterr().out
     assert chinese.startswith("1.5.2 推动收益方案实施\n")
     assert "级别 3 实现" in chinese
-    assert run(["rules", "explain", "2.1.1"]) == 2
-    assert "'2.1.1' is not encoded" in capsys.readouterr().err
+    assert run(["rules", "explain", "9.9"]) == 2
+    assert "'9.9' is not encoded" in capsys.readouterr().err
 
 
 def test_trail_verify_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -85,18 +85,13 @@ def test_a_case_that_does_not_hold_is_reported(rule_pack: RulePack, reference: R
 
 
 def test_missing_case_file_is_a_failure(rule_pack: RulePack, reference: ReferenceInference) -> None:
-    results = run_cases(_only(rule_pack, "1.5.2"), {}, reference)
+    results = run_cases(rule_pack.only("1.5.2"), {}, reference)
     assert [r.failures for r in results] == [("1.5.2 has no case file",)]
 
 
 def _nodes(spec: CharacteristicRules, level: int) -> list[Requirement]:
     """Every requirement node of a level."""
     return [node for top in spec.levels[level].requirements for node in top.walk()]
-
-
-def _only(pack: RulePack, cid: str) -> RulePack:
-    """The pack restricted to one characteristic (cases test one at a time)."""
-    return RulePack(pack.id, pack.model, {cid: pack.characteristics[cid]}, pack.digest, pack.files)
 
 
 def test_bundled_pack_loads_fresh() -> None:

@@ -94,6 +94,15 @@ def packs(draw: st.DrawFn) -> EvidencePack:
             continue
         seen.add(item["id"])
         _fix_item(item)
+        promises = []
+        for promised in item.get("promises", []):
+            if promised["id"] not in seen:  # ids are unique across items and promised items
+                seen.add(promised["id"])
+                _fix_item(promised)
+                promised["attachments"] = []  # promised evidence does not exist yet
+                promises.append(promised)
+        if "promises" in item:
+            item["promises"] = promises
         items.append(item)
     data["items"] = items
     decided: set[tuple[str, dt.date]] = set()
@@ -101,7 +110,7 @@ def packs(draw: st.DrawFn) -> EvidencePack:
     for verification in data.get("verifications", []):
         if not items:
             break
-        verification["evidence_id"] = draw(st.sampled_from(sorted(seen)))
+        verification["evidence_id"] = draw(st.sampled_from(sorted(i["id"] for i in items)))
         if (verification["evidence_id"], verification["date"]) not in decided:
             decided.add((verification["evidence_id"], verification["date"]))
             verifications.append(verification)

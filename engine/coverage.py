@@ -1,0 +1,63 @@
+"""How much of the model a rule pack encodes: per characteristic and level, the evidence
+predicates, how many need an auditor's judgement, and the evidence kinds used."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.rulepack import RulePack
+from engine.spec import EvidenceRule, Level
+
+
+@dataclass(frozen=True)
+class LevelCoverage:
+    """One encoded cell."""
+
+    level: int
+    predicates: int
+    """Evidence predicates in the level's own requirements."""
+    judged: int
+    """Of those, how many need an auditor's acceptance."""
+    as_at: int | None
+    """Level whose criteria this one inherits."""
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    """One characteristic of the model."""
+
+    characteristic: str
+    title: str
+    levels: tuple[LevelCoverage, ...]
+    """Empty when the pack does not encode the characteristic."""
+    kinds: tuple[str, ...]
+    """Evidence kinds its requirements use."""
+
+    @property
+    def judged(self) -> int:
+        """Predicates needing an auditor's acceptance, all levels."""
+        return sum(level.judged for level in self.levels)
+
+
+def coverage(pack: RulePack) -> list[CoverageRow]:
+    """One row per characteristic of the model, in reading order."""
+    rows = []
+    for char in pack.model.characteristics():
+        spec = pack.characteristics.get(char.id)
+        if spec is None:
+            rows.append(CoverageRow(char.id, char.title.en, (), ()))
+            continue
+        levels = []
+        kinds: set[str] = set()
+        for number, level in sorted(spec.levels.items()):
+            predicates = _predicates(level)
+            kinds.update(p.kind for p in predicates)
+            levels.append(
+                LevelCoverage(number, len(predicates), sum(p.accepted for p in predicates), level.as_at)
+            )
+        rows.append(CoverageRow(char.id, char.title.en, tuple(levels), tuple(sorted(kinds))))
+    return rows
+
+
+def _predicates(level: Level) -> list[EvidenceRule]:
+    return [node.evidence for top in level.requirements for node in top.walk() if node.evidence is not None]
