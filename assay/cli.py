@@ -1,13 +1,15 @@
 """The ``assay`` command line: a thin shell over the engine.
 
 Errors are mapped to exit codes here and nowhere else:
-0 success; 2 bad input (rule pack, evidence pack, usage); 3 audit trail does not verify;
-4 inference failed; 5 output could not be written.
+0 success; 2 bad input (rule pack, evidence pack, scheme, signing key, usage); 3 audit trail
+does not verify; 4 inference failed; 5 output could not be written; 6 a certificate does not
+verify; 7 the register or signer refused (a forbidden transition, no such register, signing).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import sys
 from pathlib import Path
 
@@ -17,9 +19,14 @@ from rich.table import Table
 
 import examples
 import rules as bundled_rules
+from assay.cert_cli import ca_group, cert_group, demo_certificate, verify_command
 from assay.output import write_folder
 from assay.pack_cli import pack_group
 from assay.report import summary_markdown, table_rows
+from audits.errors import StoreError
+from audits.store import open_store
+from certificates.errors import RegisterError, SigningError, VerificationError
+from certificates.register import Register
 from engine.canonical import pretty_json
 from engine.cases import load_cases, run_cases
 from engine.coverage import coverage
@@ -29,7 +36,7 @@ from engine.evaluation import Evaluation, Inference, evaluate
 from engine.explain import explain as explain_lines
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
-from engine.sources import DigestIds, FixedClock
+from engine.sources import DigestIds, FixedClock, SystemClock
 from engine.trail import jsonl, verify_file, verify_lines
 from evidence_schemas.reader import read_pack
 
@@ -38,6 +45,10 @@ EXIT_CODES: list[tuple[type[AssayError], int]] = [
     (TrailError, 3),
     (EngineError, 4),
     (OutputError, 5),
+    (VerificationError, 6),
+    (RegisterError, 7),
+    (StoreError, 7),
+    (SigningError, 7),
 ]
 ENGINES = ("durable", "reference")
 
@@ -63,6 +74,9 @@ def app() -> None:
 
 
 app.add_command(pack_group)
+app.add_command(ca_group)
+app.add_command(cert_group)
+app.add_command(verify_command)
 
 
 @app.group("rules", help="Inspect and check rule packs.")
@@ -167,7 +181,7 @@ def evaluate_command(
 )
 @engine_option
 def demo(out: Path, engine: str) -> None:
-    """Evaluate the bundled sample community with the bundled rule pack."""
+    """Evaluate the bundled sample community and issue it a signed TEST certificate."""
     console = _console()
     pack = _rules(None)
     console.print(
@@ -182,6 +196,7 @@ def demo(out: Path, engine: str) -> None:
     checked = verify_file(out / "trail.jsonl")
     console.print(f"Wrote {out}/result.json, {out}/trail.jsonl and {out}/summary.md")
     console.print(f"Audit trail verified: {checked.records} records, head {checked.head}")
+    demo_certificate(console, out, pack)
 
 
 @rules_group.command("validate")
@@ -266,13 +281,20 @@ def rules_test(folder: Path | None, engine: str) -> None:
 
 
 @trail_group.command("verify")
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option("--head", default=None, help="Expected hash of the last record.")
-def trail_verify(file: Path, head: str | None) -> None:
-    """Verify an audit trail's hash chain ('-' reads standard input); names the first bad record."""
-    if str(file) == "-":
+@click.option("--store", "store", default=None, help="Verify the trail in this store instead of a file.")
+def trail_verify(file: Path | None, head: str | None, store: str | None) -> None:
+    """Verify an audit trail's hash chain: a JSONL file ('-' reads standard input) or a store's
+    trail (``--store``); names the first bad record."""
+    if (file is None) == (store is None):
+        raise click.UsageError("give a trail FILE or --store, not both")
+    if store is not None:
+        checked = Register(open_store(store, create=False), SystemClock()).verify_trail(head)
+    elif str(file) == "-":
         checked = verify_lines(sys.stdin.read().splitlines(), head)
     else:
+        assert file is not None
         checked = verify_file(file, head)
     sys.stdout.write(f"intact: {checked.records} records, head {checked.head}\n")
 
@@ -296,4 +318,8 @@ def run(argv: list[str]) -> int:
 
 def main() -> None:
     """Console entry point."""
+    # pyHanko logs every failed path validation with a traceback; the verdict and its reasons
+    # are what a user of the command needs, so its records are dropped here, not in the library.
+    for name in ("pyhanko", "pyhanko_certvalidator"):
+        logging.getLogger(name).addHandler(logging.NullHandler())
     sys.exit(run(sys.argv[1:]))

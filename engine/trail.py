@@ -6,7 +6,8 @@ the SHA-256 of the canonical JSON of every other field, and ``prev`` is the prev
 reordering any record breaks the chain at that record. An evaluation's trail ends with an
 ``evaluation.completed`` record counting the records, so removing records from the end shows
 too; anchoring the head hash elsewhere (a certificate carries it) also catches a rewrite of
-the whole chain.
+the whole chain. An open-ended chain, such as the certificate register's trail, has no closing
+record; it is verified with ``closed=False`` and relies on a head anchor for its end.
 """
 
 from __future__ import annotations
@@ -112,19 +113,22 @@ def write_trail(path: Path, records: Sequence[TrailRecord]) -> None:
     path.write_text(jsonl(records), encoding="utf-8")
 
 
-def verify_file(path: Path, head: str | None = None) -> VerifiedTrail:
+def verify_file(path: Path, head: str | None = None, *, closed: bool = True) -> VerifiedTrail:
     """Verify a JSONL trail file; see :func:`verify_lines`."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise TrailError(f"cannot read {path}: {exc}", None) from None
-    return verify_lines(text.splitlines(), head)
+    return verify_lines(text.splitlines(), head, closed=closed)
 
 
-def verify_lines(lines: Iterable[str], head: str | None = None) -> VerifiedTrail:
+def verify_lines(lines: Iterable[str], head: str | None = None, *, closed: bool = True) -> VerifiedTrail:
     """Check every link; raise :class:`TrailError` naming the first bad record.
 
-    With ``head``, the last record's hash must equal it (an anchor held elsewhere).
+    With ``head``, the last record's hash must equal it (an anchor held elsewhere). A closed
+    chain must end with its :data:`CLOSING_EVENT` record; ``closed=False`` verifies a chain that
+    is still growing and skips only that check, so records removed from its end show only
+    against a ``head`` anchor.
     """
     prev = GENESIS
     count = 0
@@ -152,7 +156,7 @@ def verify_lines(lines: Iterable[str], head: str | None = None) -> VerifiedTrail
         last = record
     if last is None:
         raise TrailError("the trail is empty", None)
-    if last["event"] != CLOSING_EVENT or last["payload"].get("records") != count:
+    if closed and (last["event"] != CLOSING_EVENT or last["payload"].get("records") != count):
         raise TrailError(
             f"record {count} is not the closing {CLOSING_EVENT} record for {count} records; "
             "records were removed from the end",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -27,7 +28,20 @@ def test_demo_writes_result_trail_and_summary(tmp_path: Path, capsys: pytest.Cap
     assert "4.3 Resilience" in printed
     records = len((out / "trail.jsonl").read_text(encoding="utf-8").splitlines())
     assert f"Audit trail verified: {records} records" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["result.json", "summary.md", "trail.jsonl"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "certificate.pdf",
+        "data",
+        "result.json",
+        "summary.md",
+        "test-pki",
+        "trail.jsonl",
+    ]
+    number = f"ASSAY-{dt.date.today().year}-000001"
+    assert f"Issued certificate {number} to Harbourton" in printed
+    assert f"VALID: certificate {number} for Harbourton" in printed
+    verify = f"assay verify {out}/certificate.pdf --trust {out}/test-pki/root.pem --register {out}/data"
+    assert f"  {verify}" in printed.splitlines()
+    assert run(verify.split()[1:]) == 0
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
     levels = {c["id"]: c["verified_level"] for c in result["characteristics"] if c["status"] == "evaluated"}
     assert len(levels) == 32

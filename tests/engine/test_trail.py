@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from engine.errors import TrailError
 from engine.evaluation import Evaluation
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack
-from engine.trail import GENESIS, verify_file, verify_lines, write_trail
+from engine.sources import FixedClock
+from engine.trail import GENESIS, Trail, verify_file, verify_lines, write_trail
 from evidence_schemas.pack import EvidencePack
 from tests.helpers import run_evaluation
 
@@ -118,3 +120,47 @@ def test_a_wrong_head_anchor_and_garbage_are_named(lines: list[str]) -> None:
         verify_lines(lines, head="sha256:beef")
     _fails([*lines[:2], "{not json", *lines[3:]], 3, "record 3: not valid JSON")
     _fails([_edit(lines[0], {"extra": 1}), *lines[1:]], 1, "fields must be exactly")
+
+
+def _open_chain(records: int) -> tuple[list[str], str]:
+    """An open-ended chain (no closing record), as the certificate register keeps."""
+    trail = Trail(FixedClock(dt.datetime(2026, 7, 1, 9, 30, tzinfo=dt.UTC)))
+    for n in range(1, records + 1):
+        trail.append("registrar", "certificate.issued", {"number": f"ASSAY-2026-{n:06d}"})
+    return [record.line() for record in trail.records], trail.head
+
+
+def test_an_open_chain_verifies_only_when_declared_open(tmp_path: Path) -> None:
+    lines, head = _open_chain(3)
+    with pytest.raises(TrailError, match=r"record 3 is not the closing evaluation\.completed record"):
+        verify_lines(lines)
+    checked = verify_lines(lines, head=head, closed=False)
+    assert (checked.records, checked.head) == (3, head)
+    path = tmp_path / "register.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    assert verify_file(path, head=head, closed=False).records == 3
+
+
+def test_an_open_chain_continued_from_its_head_still_verifies() -> None:
+    lines, head = _open_chain(2)
+    more = Trail(FixedClock(dt.datetime(2026, 7, 2, tzinfo=dt.UTC)), prev=head, next_seq=3)
+    more.append("registrar", "certificate.suspended", {"number": "ASSAY-2026-000001", "reason": "audit"})
+    checked = verify_lines([*lines, more.records[0].line()], closed=False)
+    assert (checked.records, checked.head) == (3, more.head)
+
+
+def test_closed_false_skips_only_the_closing_check(lines: list[str], evaluation: Evaluation) -> None:
+    assert verify_lines(lines, closed=False).head == evaluation.head
+    # Removed from the end: an open chain cannot tell by itself, only against its anchor.
+    assert verify_lines(lines[:-1], closed=False).records == len(lines) - 1
+    with pytest.raises(TrailError, match=f"is not the expected {evaluation.head}"):
+        verify_lines(lines[:-1], head=evaluation.head, closed=False)
+    edited = json.loads(lines[9])
+    edited["payload"]["forged"] = True
+    with pytest.raises(TrailError, match="payload does not match payload_digest") as caught:
+        verify_lines([*lines[:9], json.dumps(edited), *lines[10:]], closed=False)
+    assert caught.value.record == 10
+    with pytest.raises(TrailError, match="expected seq 2"):
+        verify_lines([*lines[:1], *lines[2:]], closed=False)
+    with pytest.raises(TrailError, match="empty"):
+        verify_lines([], closed=False)

@@ -1,0 +1,249 @@
+"""The persistent store: one database for the register and, later, engagements and evidence.
+
+``open_store`` takes a data folder (SQLite at ``<folder>/assay.db``), a ``.db`` file or an
+SQLAlchemy URL, and migrates the schema to the newest Alembic revision before handing the
+store out. Everything above this module speaks SQLAlchemy Core, so the same code runs on
+SQLite by default and on PostgreSQL given a URL; what differs per database is confined to the
+connection setup below.
+
+Writers are serialised: a write transaction holds the database's write lock from its first
+statement, so a read-then-write (next certificate number, last trail hash) never interleaves
+with another process's. Readers never block writers (SQLite runs in WAL mode).
+
+The store keeps one audit trail (table ``trail``) for everything recorded in it: the same
+hash-chained records as an evaluation's trail (:mod:`engine.trail`), open-ended, appended in
+the transaction of the change they record.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, Engine, Row, create_engine, event, insert, make_url, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError
+
+from audits.errors import StoreError
+from audits.schema import trail
+from engine.canonical import canonical_json
+from engine.errors import TrailError
+from engine.sources import Clock
+from engine.trail import FIELDS, GENESIS, Trail, TrailRecord, VerifiedTrail, verify_lines
+
+DATABASE_FILE = "assay.db"
+"""Name of the SQLite database inside a data folder."""
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+"""The Alembic script folder shipped with the package."""
+BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another's lock; an issuing transaction holds it while the
+certificate is rendered and signed, so a queue of issuers must be able to wait its turn."""
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+"""A location ending in one of these (and not an existing folder) is a SQLite file."""
+
+_READ_ONLY = "assay_read_only"
+# Alembic runs env.py through module-global proxies (alembic.context, alembic.op), so two
+# migrations in one process must not overlap, whatever the database's own locking does.
+_MIGRATING = threading.Lock()
+# An arbitrary constant naming the store's writer lock among PostgreSQL advisory locks.
+_POSTGRESQL_WRITER_LOCK = 0x41535341
+
+
+def database_url(location: str | Path, *, create: bool = True) -> URL:
+    """The database a location names: a URL as given, a ``.db`` file, or ``<folder>/assay.db``.
+
+    With ``create`` the folder (or a ``.db`` file's folder) is made when missing; without it a
+    SQLite database that does not exist yet is a :class:`StoreError` (a verifier must not
+    conjure up an empty register).
+    """
+    text = str(location)
+    if "://" in text:
+        try:
+            url = make_url(text)
+        except ArgumentError as exc:
+            raise StoreError(f"{text!r} is not a database URL: {exc}") from None
+        if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+            raise StoreError("an in-memory SQLite database cannot be shared by the store's connections")
+        return url
+    path = Path(location).expanduser().resolve()
+    if path.suffix.lower() not in SQLITE_SUFFIXES or path.is_dir():
+        path = path / DATABASE_FILE
+    if not create and not path.is_file():
+        raise StoreError(f"no register at {location} ({path} does not exist)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return URL.create("sqlite+pysqlite", database=str(path))
+
+
+def migrations_config(url: URL | None = None) -> Config:
+    """Alembic configuration built in code: the packaged scripts, no alembic.ini, no logging setup.
+
+    ``url`` is only needed to render migration SQL offline (``command.upgrade(..., sql=True)``).
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.render_as_string(hide_password=False))
+    return config
+
+
+def open_store(location: str | Path, *, create: bool = True) -> Store:
+    """Open the store at ``location`` (creating it unless ``create`` is off) and migrate it to
+    the newest schema."""
+    store = Store(database_url(location, create=create))
+    try:
+        store.migrate()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+class Store:
+    """A database holding the register and its trail, with one-transaction read and write scopes."""
+
+    def __init__(self, url: URL) -> None:
+        self.url = url
+        """Where the store lives."""
+        self.engine: Engine = create_engine(url)
+        """The SQLAlchemy engine; use :meth:`read` and :meth:`write` rather than it directly."""
+        backend = url.get_backend_name()
+        if backend == "sqlite":
+            _set_up_sqlite(self.engine)
+        elif backend == "postgresql":
+            _set_up_postgresql(self.engine)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One write transaction: commits when the block ends, rolls back on any exception.
+
+        The transaction holds the database's write lock from its start, so other writers wait.
+        """
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction over a consistent snapshot; writing in it is an error."""
+        with self.engine.connect() as connection:
+            connection.execution_options(**{_READ_ONLY: True})
+            transaction = connection.begin()
+            try:
+                yield connection
+            finally:
+                transaction.rollback()
+
+    def migrate(self) -> None:
+        """Upgrade the schema to the newest revision (a no-op when it is already there).
+
+        Runs inside a write transaction, so two processes opening a new store at once migrate
+        it once, and a failed migration leaves the database as it was.
+        """
+        config = migrations_config()
+        with _MIGRATING, self.write() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def append_trail(
+    connection: Connection, clock: Clock, actor: str, events: Sequence[tuple[str, dict[str, Any]]]
+) -> list[TrailRecord]:
+    """Append one record per ``(event, payload)`` to the store's trail, in the caller's transaction.
+
+    The chain continues from the last stored record; in a write transaction no other writer
+    can append in between.
+    """
+    last = connection.execute(select(trail.c.seq, trail.c.hash).order_by(trail.c.seq.desc()).limit(1)).first()
+    chain = Trail(clock) if last is None else Trail(clock, prev=last.hash, next_seq=last.seq + 1)
+    for name, payload in events:
+        chain.append(actor, name, payload)
+    rows = [{**r.as_dict(), "payload": canonical_json(r.payload).decode("utf-8")} for r in chain.records]
+    connection.execute(insert(trail), rows)
+    return chain.records
+
+
+def verify_trail(connection: Connection, head: str | None = None) -> VerifiedTrail:
+    """Verify the store's trail in sequence order; :class:`TrailError` names the first bad record.
+
+    The chain is open-ended (no closing record); with ``head``, an anchor held elsewhere, the
+    last record's hash must equal it. An empty trail verifies as zero records at GENESIS.
+    """
+    rows = connection.execute(select(trail).order_by(trail.c.seq)).all()
+    if not rows:
+        if head not in (None, GENESIS):
+            raise TrailError(f"the trail is empty, not ending at {head}", None)
+        return VerifiedTrail(0, GENESIS)
+    return verify_lines((_trail_line(row) for row in rows), head, closed=False)
+
+
+def _trail_line(row: Row[Any]) -> str:
+    """A stored record as the JSONL line :func:`verify_lines` reads."""
+    try:
+        payload = json.loads(row.payload)
+    except json.JSONDecodeError:
+        payload = row.payload  # verify_lines names the record: a payload must be an object
+    return json.dumps({name: payload if name == "payload" else getattr(row, name) for name in FIELDS})
+
+
+def _is_read_only(connection: Connection) -> bool:
+    return bool(connection.get_execution_options().get(_READ_ONLY, False))
+
+
+def _set_up_sqlite(engine: Engine) -> None:
+    """Foreign keys, WAL, a busy timeout, and writers that take the write lock at BEGIN.
+
+    This is SQLAlchemy's documented pysqlite recipe: pysqlite's own transaction handling is
+    switched off and the ``begin`` event emits the BEGIN. A deferred BEGIN would let two
+    writers both read the last number and then collide on the write; BEGIN IMMEDIATE queues
+    them instead.
+    """
+    if engine.dialect.driver != "pysqlite":
+        raise StoreError(f"SQLite through {engine.dialect.driver} is not supported; use sqlite+pysqlite")
+
+    @event.listens_for(engine, "connect")
+    def configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # The timeout first: switching to WAL needs a lock another process may hold.
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        read_only = _is_read_only(connection)
+        # query_only is per connection, and pooled connections are reused: set it every time.
+        connection.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _set_up_postgresql(engine: Engine) -> None:
+    """Readers get a read-only transaction; writers queue on one transaction-scoped advisory lock.
+
+    The lock is PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE for this store: it is
+    released at commit or rollback. Not yet exercised by the tests, which run on SQLite.
+    """
+
+    @event.listens_for(engine, "begin")
+    def begin(connection: Connection) -> None:
+        if _is_read_only(connection):
+            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+        else:
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_POSTGRESQL_WRITER_LOCK})")

@@ -1,0 +1,184 @@
+"""Issuing a certificate: from an evaluation's output folder to a signed PDF in the register.
+
+The steps, in one register transaction: check the evaluation (its trail verifies and closes on
+this very result; the rule pack that produced it is the one named), allocate the number,
+build the certificate, render, sign with the result embedded, write the PDF atomically, record
+it. Any failure rolls the register back and leaves no file, so a number is never half-used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from certificates.content import Issuance, build_certificate
+from certificates.errors import RegisterError
+from certificates.keys import SigningKey
+from certificates.model import Certificate, Language, result_digest
+from certificates.pki import is_test_certificate
+from certificates.register import Register
+from certificates.render import render_certificate
+from certificates.scheme import Scheme
+from certificates.signing import SigningOptions, sign_certificate
+from engine.canonical import digest_of
+from engine.errors import InputError, OutputError, Problem
+from engine.result import Result
+from engine.rulepack import RulePack
+from engine.trail import verify_file
+from evidence_schemas.writer import atomic_write
+
+RESULT_FILE = "result.json"
+TRAIL_FILE = "trail.jsonl"
+CERTIFICATE_FILE = "certificate.json"
+
+
+@dataclass(frozen=True)
+class Evaluated:
+    """An evaluation's output, checked: the result, its exact bytes, and its trail's head."""
+
+    result: Result
+    raw: bytes
+    trail_head: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who decided what: the people named on the certificate and the options chosen."""
+
+    body: str
+    lead_auditor: str
+    decision_maker: str
+    language: Language
+    issued_on: dt.date
+    renews: str | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A certificate that was issued and recorded."""
+
+    certificate: Certificate
+    path: Path
+    pdf_sha256: str
+
+
+def read_evaluation(folder: Path) -> Evaluated:
+    """Read ``result.json`` and ``trail.jsonl`` and check they belong together.
+
+    The trail must verify and its closing record must carry this result's digest; a result
+    without its trail, or edited after the evaluation, cannot be certified.
+    """
+    result_path, trail_path = folder / RESULT_FILE, folder / TRAIL_FILE
+    missing = [p for p in (result_path, trail_path) if not p.is_file()]
+    if missing:
+        raise InputError(
+            [Problem(str(p), None, "", "missing: certify an evaluation's output folder") for p in missing]
+        )
+    raw = result_path.read_bytes()
+    try:
+        result = Result.model_validate_json(raw)
+    except ValidationError as exc:
+        raise InputError(
+            [Problem(str(result_path), None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+        ) from None
+    checked = verify_file(trail_path)
+    closing = json.loads(trail_path.read_text(encoding="utf-8").splitlines()[-1])
+    if closing["payload"].get("result_digest") != digest_of(json.loads(raw)):
+        raise InputError(
+            [
+                Problem(
+                    str(result_path),
+                    None,
+                    "",
+                    f"does not match the result digest the trail {trail_path} closes on",
+                )
+            ]
+        )
+    return Evaluated(result, raw, checked.head)
+
+
+def check_decision(evaluated: Evaluated, rules: RulePack, decision: Decision) -> None:
+    """Refuse what a certification body must not issue."""
+    problems = []
+    if evaluated.result.rule_pack.digest != rules.digest:
+        problems.append(
+            f"the result was evaluated with rule pack {evaluated.result.rule_pack.digest}, "
+            f"not the loaded {rules.id} ({rules.digest})"
+        )
+    if decision.decision_maker.strip().casefold() == decision.lead_auditor.strip().casefold():
+        problems.append("the decision maker must not be the lead auditor (independent review)")
+    if decision.issued_on < evaluated.result.as_of:
+        problems.append(
+            f"issue date {decision.issued_on} is before the assessment date {evaluated.result.as_of}"
+        )
+    if problems:
+        raise RegisterError("certificate not issued: " + "; ".join(problems))
+
+
+def issue_certificate(
+    evaluated: Evaluated,
+    rules: RulePack,
+    scheme: Scheme,
+    decision: Decision,
+    key: SigningKey,
+    register: Register,
+    *,
+    out: Path | None,
+    actor: str,
+    signing: SigningOptions | None = None,
+) -> Issued:
+    """Issue, sign, write and record one certificate; ``out`` defaults to ``<number>.pdf``."""
+    check_decision(evaluated, rules, decision)
+    written: Path | None = None
+    try:
+        with register.issuing(scheme, decision.issued_on, actor) as issuing:
+            certificate = build_certificate(
+                evaluated.result,
+                rules.model,
+                scheme,
+                _issuance(issuing.number, decision, key),
+                trail_head=evaluated.trail_head,
+                result_digest=result_digest(evaluated.raw),
+            )
+            pdf = sign_certificate(
+                render_certificate(certificate),
+                {RESULT_FILE: evaluated.raw, CERTIFICATE_FILE: certificate_json(certificate)},
+                key,
+                signing or SigningOptions(),
+            )
+            path = out or Path(f"{certificate.number}.pdf")
+            if path.exists():
+                raise OutputError(f"{path} exists; a certificate file is never overwritten")
+            sha = hashlib.sha256(pdf).hexdigest()
+            issuing.record(certificate, sha)
+            atomic_write(path, pdf)
+            written = path
+    except BaseException:
+        # The register rolled back, so the file must not outlive it either.
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise
+    return Issued(certificate, path, sha)
+
+
+def _issuance(number: str, decision: Decision, key: SigningKey) -> Issuance:
+    return Issuance(
+        number=number,
+        issued_on=decision.issued_on,
+        body=decision.body,
+        lead_auditor=decision.lead_auditor,
+        decision_maker=decision.decision_maker,
+        language=decision.language,
+        test=is_test_certificate(key.certificate),
+        renews=decision.renews,
+    )
+
+
+def certificate_json(certificate: Certificate) -> bytes:
+    """The certificate as embedded in the PDF: readable, stable JSON."""
+    return (certificate.model_dump_json(indent=2) + "\n").encode("utf-8")

@@ -1,0 +1,436 @@
+"""The certificate register and each certificate's lifecycle: issue, suspend, reinstate, withdraw, renew.
+
+Every change is one transaction in the store that also appends a record to the register's
+hash-chained trail (the same records as an evaluation's trail, chained openly). A refused
+change changes nothing and is itself recorded, in its own transaction, as ``certificate.refused``.
+
+Stored statuses are issued, suspended, reinstated, withdrawn and renewed. ``expired`` is never
+stored: an issued, reinstated or suspended certificate reads as expired after its ``expires_on``.
+Dates of issue come from the caller; the trail's times and the day a change takes effect come
+from the injected clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from audits.schema import certificates
+from audits.store import Store, append_trail, verify_trail
+from certificates.errors import RegisterError
+from certificates.model import Certificate
+from certificates.scheme import Scheme
+from engine.canonical import canonical_json, digest
+from engine.sources import Clock
+from engine.trail import VerifiedTrail
+
+REGISTER_FORMAT = "assay-register/1"
+"""Names the format of :meth:`Register.export_public`."""
+LIVE = frozenset({"issued", "reinstated", "suspended"})
+"""Stored statuses that expire by date and can still be withdrawn or renewed."""
+PUBLIC_REASONS = frozenset({"suspended", "withdrawn"})
+"""Effective statuses whose reason the public register shows."""
+_SERIAL_DIGITS = 6
+_PDF_SHA256 = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A status change the register allows."""
+
+    source: frozenset[str]
+    """Stored statuses it may start from."""
+    target: str
+    """Stored status it leads to."""
+    when_expired: bool
+    """Whether it is allowed once the certificate has expired."""
+
+
+TRANSITIONS = {
+    "suspend": Transition(frozenset({"issued", "reinstated"}), "suspended", when_expired=False),
+    "reinstate": Transition(frozenset({"suspended"}), "reinstated", when_expired=False),
+    "withdraw": Transition(LIVE, "withdrawn", when_expired=True),
+}
+"""Operation → transition. Renewal (any LIVE status, expired or not → renewed) happens at issue."""
+
+
+def effective_status(stored: str, expires_on: dt.date, on: dt.date) -> str:
+    """The status a certificate has on ``on``: the stored one, or ``expired`` once past expiry."""
+    return "expired" if stored in LIVE and on > expires_on else stored
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """One certificate as the register holds it, read on a given date."""
+
+    number: str
+    """Certificate number."""
+    community: str
+    """The certified community."""
+    scheme: str
+    """Id of the scheme it was issued under."""
+    model: str
+    """Maturity model id."""
+    standard: str
+    """Standard and edition."""
+    assessed_on: dt.date
+    """Assessment date of the evaluation."""
+    issued_on: dt.date
+    """Date of issue."""
+    expires_on: dt.date
+    """Last day of validity."""
+    surveillance_due: tuple[dt.date, ...]
+    """Surveillance audits due, in order."""
+    stored_status: str
+    """Status as stored (never ``expired``)."""
+    status: str
+    """Effective status on the date the entry was read."""
+    status_reason: str | None
+    """Why the status last changed (None while issued)."""
+    status_changed_on: dt.date
+    """When the status last changed."""
+    evaluation_id: str
+    """Id of the evaluation the certificate rests on."""
+    result_digest: str
+    """Digest of the embedded result.json."""
+    rule_pack_digest: str
+    """Digest of the rule pack the evaluation used."""
+    trail_head: str
+    """Head hash of the evaluation's trail."""
+    pdf_sha256: str
+    """SHA-256 of the signed PDF as issued."""
+    renews: str | None
+    """Number of the certificate this one renews."""
+    renewed_by: str | None
+    """Number of the certificate that renewed this one."""
+    certificate: Certificate
+    """The certificate as issued."""
+
+
+@dataclass
+class _Attempt:
+    """A requested change, so that a refusal of it can be recorded after the rollback."""
+
+    operation: str
+    number: str
+    actor: str
+    refusal: RegisterError | None = None
+
+    def refuse(
+        self, message: str, *, operation: str | None = None, number: str | None = None
+    ) -> RegisterError:
+        self.operation = operation or self.operation
+        self.number = number or self.number
+        self.refusal = RegisterError(message)
+        return self.refusal
+
+
+class Issuing:
+    """An issue in progress: holds the allocated number until :meth:`record` is called."""
+
+    def __init__(
+        self, connection: Connection, attempt: _Attempt, scheme: Scheme, issued_on: dt.date, clock: Clock
+    ) -> None:
+        self.number = attempt.number
+        """The number allocated to the certificate being issued."""
+        self.recorded = False
+        """Whether :meth:`record` has recorded the certificate."""
+        self._connection = connection
+        self._attempt = attempt
+        self._scheme = scheme
+        self._issued_on = issued_on
+        self._clock = clock
+
+    def record(self, certificate: Certificate, pdf_sha256: str) -> None:
+        """Record the rendered, signed certificate under the allocated number (and its renewal)."""
+        refuse = self._attempt.refuse
+        if self.recorded:
+            raise refuse(f"cannot issue {self.number} twice")
+        if certificate.number != self.number:
+            raise refuse(f"cannot issue {certificate.number}: the number allocated is {self.number}")
+        if certificate.issued_on != self._issued_on:
+            raise refuse(
+                f"cannot issue {self.number}: issued on {certificate.issued_on}, "
+                f"but the number was allocated for {self._issued_on}"
+            )
+        if not _PDF_SHA256.match(pdf_sha256):
+            raise refuse(f"cannot issue {self.number}: {pdf_sha256!r} is not a SHA-256 hex digest")
+        if certificate.renews is not None:
+            self._check_renewable(certificate)
+        self._insert(certificate, pdf_sha256)
+        self.recorded = True
+
+    def _check_renewable(self, certificate: Certificate) -> None:
+        old_number = certificate.renews or ""
+        old = _row(self._connection, self._attempt, old_number, operation="renew")
+        current = effective_status(old.status, old.expires_on, _today(self._clock))
+        why = None
+        if old.status not in LIVE:
+            why = f"a {old.status} certificate cannot be renewed"
+        elif old.community != certificate.community:
+            why = f"it certifies {old.community}, not {certificate.community}"
+        if why is not None:
+            raise self._attempt.refuse(
+                f"cannot renew {old_number} with {certificate.number}: it is {current}; {why}",
+                operation="renew",
+                number=old_number,
+            )
+
+    def _insert(self, cert: Certificate, pdf: str) -> None:
+        document = canonical_json(cert.model_dump(mode="json"))
+        self._connection.execute(insert(certificates), _certificate_row(self._scheme, cert, pdf, document))
+        issued = {
+            "number": cert.number,
+            "community": cert.community,
+            "scheme": self._scheme.id,
+            "standard": cert.scope.standard,
+            "result_digest": cert.result_digest,
+            "rule_pack_digest": cert.rule_pack_digest,
+            "trail_head": cert.trail_head,
+            "pdf_sha256": pdf,
+            "certificate_digest": digest(document),
+            "renews": cert.renews,
+        }
+        events: list[tuple[str, dict[str, Any]]] = [("certificate.issued", issued)]
+        if cert.renews is not None:
+            self._connection.execute(
+                update(certificates)
+                .where(certificates.c.number == cert.renews)
+                .values(status="renewed", renewed_by=cert.number, status_changed_on=_today(self._clock))
+            )
+            events.append(("certificate.renewed", {"number": cert.renews, "renewed_by": cert.number}))
+        append_trail(self._connection, self._clock, self._attempt.actor, events)
+
+
+class Register:
+    """The certification body's register of certificates, kept in a :class:`~audits.store.Store`."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    # Issuing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def issuing(self, scheme: Scheme, issued_on: dt.date, actor: str) -> Iterator[Issuing]:
+        """Allocate the next number and, in the same transaction, record the certificate.
+
+        The number is ``PREFIX-YYYY-NNNNNN``, one above the highest used for the prefix and
+        year. Leaving the block commits the certificate and its trail record together; an
+        exception rolls everything back and the number stays unused.
+        """
+        with self._attempt("issue", "", actor) as (connection, attempt):
+            attempt.number = _next_number(connection, scheme.number_prefix, issued_on.year)
+            issuing = Issuing(connection, attempt, scheme, issued_on, self._clock)
+            yield issuing
+            if not issuing.recorded:
+                raise attempt.refuse(f"certificate {issuing.number} was allocated but never recorded")
+
+    # Lifecycle ---------------------------------------------------------------------------
+
+    def suspend(self, number: str, reason: str, actor: str) -> None:
+        """Suspend an issued or reinstated certificate that has not expired."""
+        self._change("suspend", number, reason, actor)
+
+    def reinstate(self, number: str, reason: str, actor: str) -> None:
+        """Reinstate a suspended certificate that has not expired."""
+        self._change("reinstate", number, reason, actor)
+
+    def withdraw(self, number: str, reason: str, actor: str) -> None:
+        """Withdraw an issued, reinstated or suspended certificate, expired or not; it is final."""
+        self._change("withdraw", number, reason, actor)
+
+    def _change(self, operation: str, number: str, reason: str, actor: str) -> None:
+        transition = TRANSITIONS[operation]
+        today = _today(self._clock)
+        with self._attempt(operation, number, actor) as (connection, attempt):
+            row = _row(connection, attempt, number)
+            current = effective_status(row.status, row.expires_on, today)
+            why = _why_refused(row, current, transition)
+            if why is None and not reason.strip():
+                why = "a reason is required"
+            if why is not None:
+                raise attempt.refuse(f"cannot {operation} {number}: it is {current}; {why}")
+            connection.execute(
+                update(certificates)
+                .where(certificates.c.number == number)
+                .values(status=transition.target, status_reason=reason.strip(), status_changed_on=today)
+            )
+            payload = {"number": number, "reason": reason.strip(), "previous_status": row.status}
+            append_trail(connection, self._clock, actor, [(f"certificate.{transition.target}", payload)])
+
+    # Reading -----------------------------------------------------------------------------
+
+    def status(self, number: str, on: dt.date) -> str | None:
+        """Effective status of ``number`` on ``on``; None when it is not in the register."""
+        with self._store.read() as connection:
+            row = connection.execute(
+                select(certificates.c.status, certificates.c.expires_on).where(
+                    certificates.c.number == number
+                )
+            ).first()
+        return None if row is None else effective_status(row.status, row.expires_on, on)
+
+    def entry(self, number: str, on: dt.date) -> RegisterEntry:
+        """The register's entry for ``number``, read on ``on``."""
+        with self._store.read() as connection:
+            row = connection.execute(select(certificates).where(certificates.c.number == number)).first()
+        if row is None:
+            raise RegisterError(_unknown(number))
+        return _entry(row, on)
+
+    def entries(self, on: dt.date) -> list[RegisterEntry]:
+        """Every certificate in the register, read on ``on``, ordered by number."""
+        with self._store.read() as connection:
+            rows = connection.execute(select(certificates).order_by(certificates.c.number)).all()
+        return [_entry(row, on) for row in rows]
+
+    def export_public(self, on: dt.date) -> dict[str, Any]:
+        """The public register on ``on`` as JSON-able data: no keys, no PDFs, no wall clock."""
+        return {
+            "format": REGISTER_FORMAT,
+            "as_of": on.isoformat(),
+            "certificates": [_public(entry) for entry in self.entries(on)],
+        }
+
+    def verify_trail(self, head: str | None = None) -> VerifiedTrail:
+        """Verify the register's trail in sequence order; :class:`TrailError` names the first bad record.
+
+        With ``head`` (an anchor held elsewhere) the last record's hash must equal it.
+        """
+        with self._store.read() as connection:
+            return verify_trail(connection, head)
+
+    # Store access ------------------------------------------------------------------------
+
+    @contextmanager
+    def _attempt(self, operation: str, number: str, actor: str) -> Iterator[tuple[Connection, _Attempt]]:
+        """A write transaction for a requested change; a refusal of it is recorded after the rollback."""
+        if not actor.strip():
+            # Without an actor there is no one to record the change or its refusal against.
+            raise RegisterError(f"cannot {operation} {number or 'a certificate'}: an actor is required")
+        attempt = _Attempt(operation, number, actor)
+        try:
+            with self._store.write() as connection:
+                yield connection, attempt
+        except RegisterError as exc:
+            if exc is attempt.refusal:
+                self._record_refusal(attempt, str(exc))
+            raise
+
+    def _record_refusal(self, attempt: _Attempt, reason: str) -> None:
+        payload = {"operation": attempt.operation, "number": attempt.number, "reason": reason}
+        with self._store.write() as connection:
+            append_trail(connection, self._clock, attempt.actor, [("certificate.refused", payload)])
+
+
+def _unknown(number: str) -> str:
+    return f"no certificate {number} in the register"
+
+
+def _today(clock: Clock) -> dt.date:
+    """The day a change takes effect: the clock's date in UTC."""
+    return clock.now().astimezone(dt.UTC).date()
+
+
+def _next_number(connection: Connection, prefix: str, year: int) -> str:
+    """One above the highest number used for ``prefix`` and ``year``, in the caller's write transaction."""
+    stem = f"{prefix}-{year}-"
+    column = certificates.c.number
+    # The range lets the primary key index answer; LIKE keeps out anything not of the form.
+    highest = connection.execute(
+        select(func.max(column)).where(
+            column.between(stem + "0" * _SERIAL_DIGITS, stem + "9" * _SERIAL_DIGITS),
+            column.like(stem + "_" * _SERIAL_DIGITS),
+        )
+    ).scalar_one()
+    serial = 1 if highest is None else int(highest[len(stem) :]) + 1
+    if serial >= 10**_SERIAL_DIGITS:
+        raise RegisterError(f"no {stem}* numbers left: {serial - 1} were issued in {year}")
+    return f"{stem}{serial:0{_SERIAL_DIGITS}d}"
+
+
+def _row(connection: Connection, attempt: _Attempt, number: str, operation: str | None = None) -> Row[Any]:
+    """The stored row of ``number``; refusing ``attempt`` when there is none."""
+    row = connection.execute(select(certificates).where(certificates.c.number == number)).first()
+    if row is None:
+        raise attempt.refuse(_unknown(number), operation=operation, number=number)
+    return row
+
+
+def _certificate_row(scheme: Scheme, cert: Certificate, pdf: str, document: bytes) -> dict[str, Any]:
+    """The register row of a newly issued certificate."""
+    return dict(
+        number=cert.number,
+        community=cert.community,
+        scheme=scheme.id,
+        model=cert.scope.model,
+        standard=cert.scope.standard,
+        assessed_on=cert.assessed_on,
+        issued_on=cert.issued_on,
+        expires_on=cert.expires_on,
+        surveillance_due=json.dumps([d.isoformat() for d in cert.surveillance_due]),
+        status="issued",
+        status_reason=None,
+        status_changed_on=cert.issued_on,
+        evaluation_id=cert.evaluation_id,
+        result_digest=cert.result_digest,
+        rule_pack_digest=cert.rule_pack_digest,
+        trail_head=cert.trail_head,
+        pdf_sha256=pdf,
+        certificate_json=document.decode("utf-8"),
+        renews=cert.renews,
+    )
+
+
+def _why_refused(row: Row[Any], current: str, transition: Transition) -> str | None:
+    """Why ``transition`` may not start from ``row`` today, or None when it may."""
+    if row.status == "withdrawn":
+        return "a withdrawn certificate is final"
+    if row.status == "renewed":
+        return f"it was renewed by {row.renewed_by}; a renewed certificate is final"
+    if current == "expired" and not transition.when_expired:
+        return f"it expired after {row.expires_on}; an expired certificate can only be withdrawn or renewed"
+    if row.status not in transition.source:
+        allowed = " or ".join(sorted(transition.source))
+        return f"only a certificate that is {allowed} can be {transition.target}"
+    return None
+
+
+def _entry(row: Row[Any], on: dt.date) -> RegisterEntry:
+    fields = dict(row._mapping)
+    document, stored = fields.pop("certificate_json"), fields.pop("status")
+    fields["surveillance_due"] = tuple(dt.date.fromisoformat(d) for d in json.loads(row.surveillance_due))
+    return RegisterEntry(
+        **fields,
+        stored_status=stored,
+        status=effective_status(stored, row.expires_on, on),
+        certificate=Certificate.model_validate_json(document),
+    )
+
+
+def _public(entry: RegisterEntry) -> dict[str, Any]:
+    return {
+        "number": entry.number,
+        "community": entry.community,
+        "scheme": entry.scheme,
+        "standard": entry.standard,
+        "characteristics": len(entry.certificate.scope.characteristics),
+        "dimensions": [{"id": d.id, "level": d.level} for d in entry.certificate.dimensions],
+        "assessed_on": entry.assessed_on.isoformat(),
+        "issued_on": entry.issued_on.isoformat(),
+        "expires_on": entry.expires_on.isoformat(),
+        "surveillance_due": [d.isoformat() for d in entry.surveillance_due],
+        "status": entry.status,
+        "status_reason": entry.status_reason if entry.status in PUBLIC_REASONS else None,
+        "renews": entry.renews,
+        "renewed_by": entry.renewed_by,
+    }

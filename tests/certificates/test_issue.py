@@ -1,0 +1,250 @@
+"""Issuing end to end: evaluation folder → rendered, signed certificate in the register.
+
+The issued file is checked by Assay's verifier and by tools that are not Assay's own (pdfsig,
+openssl, pdfdetach, zbarimg on the rendered QR code); a failure at any step leaves no file and
+no register entry behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+import examples
+from assay.cli import output_files, run_evaluation
+from assay.output import write_folder
+from audits.store import open_store
+from certificates.errors import RegisterError, SigningError
+from certificates.issue import Decision, Evaluated, Issued, issue_certificate, read_evaluation
+from certificates.keys import SigningKey
+from certificates.model import qr_payload, result_digest
+from certificates.pki import TestPki
+from certificates.register import Register
+from certificates.scheme import Scheme
+from certificates.signing import SigningOptions
+from certificates.verify import verify_certificate
+from engine.errors import InputError, OutputError
+from engine.rulepack import RulePack
+from engine.sources import SystemClock
+from tests.certificates.validators import TOTAL, TRUSTED, VALID, openssl_verify, pdfsig, trusting_nss_db
+from tests.tools import require_tool
+
+TODAY = dt.date.today()
+
+
+@pytest.fixture(scope="module")
+def evaluation_folder(tmp_path_factory: pytest.TempPathFactory, rule_pack: RulePack) -> Path:
+    """The demo's evaluation of Harbourton, as ``assay evaluate --out`` writes it."""
+    folder = tmp_path_factory.mktemp("evaluation") / "harbourton"
+    evaluation = run_evaluation(rule_pack, examples.sample_pack(), examples.SAMPLE_AS_OF, "durable")
+    write_folder(folder, output_files(evaluation), replace=False)
+    return folder
+
+
+@pytest.fixture
+def register(tmp_path: Path) -> Register:
+    return Register(open_store(tmp_path / "data"), SystemClock())
+
+
+def _decision(**changes: object) -> Decision:
+    decision = Decision("Assay Test Certification Body", "Ana Auditor", "Dee Decider", "en", TODAY)
+    return dataclasses.replace(decision, **changes)  # type: ignore[arg-type]
+
+
+def _issue(
+    folder: Path, rules: RulePack, key: SigningKey, register: Register, out: Path, **changes: object
+) -> Issued:
+    return issue_certificate(
+        read_evaluation(folder), rules, Scheme(), _decision(**changes), key, register, out=out, actor="tester"
+    )
+
+
+def test_an_issued_certificate_verifies_with_assay_and_independent_tools(
+    evaluation_folder: Path,
+    rule_pack: RulePack,
+    signing_key: SigningKey,
+    register: Register,
+    pki: TestPki,
+    tmp_path: Path,
+) -> None:
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf")
+    pdf = issued.path.read_bytes()
+    raw = (evaluation_folder / "result.json").read_bytes()
+    assert issued.certificate.number == f"ASSAY-{TODAY.year}-000001"
+    assert issued.certificate.result_digest == result_digest(raw)
+    assert issued.certificate.test  # the test PKI's signer: watermarked
+
+    verification = verify_certificate(pdf, [pki.root_certificate()], today=TODAY, status=register.status)
+    assert verification.reasons == []
+    assert verification.result == raw
+    assert verification.certificate == issued.certificate
+
+    report = pdfsig(pdf, trusting_nss_db(pki.root, tmp_path / "nss"), tmp_path)
+    assert (VALID in report, TRUSTED in report, TOTAL in report) == (True, True, True)
+    done = openssl_verify(pdf, pki.root, tmp_path)
+    assert done.returncode == 0, done.stderr
+
+    entry = register.entry(issued.certificate.number, TODAY)
+    assert (entry.status, entry.pdf_sha256) == ("issued", hashlib.sha256(pdf).hexdigest())
+    assert register.verify_trail().records == 1
+
+
+def test_the_qr_code_and_the_attachments_read_back_with_other_tools(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+) -> None:
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf")
+    pdftoppm, zbarimg, pdfdetach = (require_tool(t) for t in ("pdftoppm", "zbarimg", "pdfdetach"))
+    subprocess.run(
+        [pdftoppm, "-r", "150", "-png", "-f", "1", "-l", "1", str(issued.path), str(tmp_path / "p")]
+    )
+    (page,) = tmp_path.glob("p*.png")
+    decoded = subprocess.run([zbarimg, "--raw", "-q", str(page)], capture_output=True, text=True, check=True)
+    expected = qr_payload(issued.certificate.number, issued.certificate.result_digest)
+    assert decoded.stdout.strip() == expected
+    info = PdfFileReader(io.BytesIO(issued.path.read_bytes())).trailer["/Info"]
+    assert str(info["/Keywords"]) == expected
+
+    out = tmp_path / "attachments"
+    out.mkdir()
+    subprocess.run([pdfdetach, "-saveall", "-o", str(out), str(issued.path)], check=True, capture_output=True)
+    assert (out / "result.json").read_bytes() == (evaluation_folder / "result.json").read_bytes()
+    embedded = json.loads((out / "certificate.json").read_text(encoding="utf-8"))
+    assert embedded["number"] == issued.certificate.number
+
+
+def test_a_tampered_issued_certificate_fails_everywhere(
+    evaluation_folder: Path,
+    rule_pack: RulePack,
+    signing_key: SigningKey,
+    register: Register,
+    pki: TestPki,
+    tmp_path: Path,
+) -> None:
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf")
+    pdf = issued.path.read_bytes()
+    middle = len(pdf) // 3  # inside the rendered pages, well before the signature
+    tampered = pdf[:middle] + bytes([pdf[middle] ^ 0x01]) + pdf[middle + 1 :]
+    verification = verify_certificate(tampered, [pki.root_certificate()], today=TODAY)
+    assert not verification.ok
+    assert any("modified" in r or "cannot" in r for r in verification.reasons), verification.reasons
+    assert VALID not in pdfsig(tampered, trusting_nss_db(pki.root, tmp_path / "nss"), tmp_path)
+    assert openssl_verify(tampered, pki.root, tmp_path).returncode != 0
+
+
+def test_a_failed_signature_leaves_no_file_and_no_number_used(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+) -> None:
+    out = tmp_path / "cert.pdf"
+    with pytest.raises(SigningError, match="needs a timestamper"):
+        issue_certificate(
+            read_evaluation(evaluation_folder),
+            rule_pack,
+            Scheme(),
+            _decision(),
+            signing_key,
+            register,
+            out=out,
+            actor="tester",
+            signing=SigningOptions(level="B-T"),
+        )
+    assert not out.exists()
+    assert register.entries(TODAY) == []
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, out)
+    assert issued.certificate.number == f"ASSAY-{TODAY.year}-000001"
+
+
+def test_an_existing_file_is_never_overwritten(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+) -> None:
+    out = tmp_path / "cert.pdf"
+    out.write_bytes(b"an earlier certificate")
+    with pytest.raises(OutputError, match="never overwritten"):
+        _issue(evaluation_folder, rule_pack, signing_key, register, out)
+    assert out.read_bytes() == b"an earlier certificate"
+    assert register.entries(TODAY) == []
+
+
+def test_the_decision_maker_must_be_independent_of_the_lead_auditor(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+) -> None:
+    with pytest.raises(RegisterError, match="must not be the lead auditor"):
+        _issue(
+            evaluation_folder,
+            rule_pack,
+            signing_key,
+            register,
+            tmp_path / "c.pdf",
+            decision_maker="ana auditor",
+        )
+    assert register.entries(TODAY) == []
+
+
+def test_a_result_from_other_rules_or_dated_after_issue_is_refused(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+) -> None:
+    other = dataclasses.replace(rule_pack, digest="sha256:" + "9" * 64)
+    with pytest.raises(RegisterError, match="evaluated with rule pack sha256:") as caught:
+        _issue(
+            evaluation_folder, other, signing_key, register, tmp_path / "c.pdf", issued_on=dt.date(2026, 1, 1)
+        )
+    assert "before the assessment date 2026-06-30" in str(caught.value)
+
+
+def test_an_edited_result_or_a_missing_trail_cannot_be_certified(
+    evaluation_folder: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "evaluation"
+    copy.mkdir()
+    result = json.loads((evaluation_folder / "result.json").read_text(encoding="utf-8"))
+    result["characteristics"][0]["verified_level"] = 5
+    (copy / "result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    with pytest.raises(InputError, match=r"trail\.jsonl") as caught:
+        read_evaluation(copy)
+    assert "missing" in str(caught.value)
+    (copy / "trail.jsonl").write_bytes((evaluation_folder / "trail.jsonl").read_bytes())
+    with pytest.raises(InputError, match="does not match the result digest the trail"):
+        read_evaluation(copy)
+
+
+def test_renewal_replaces_the_old_certificate_in_the_register(
+    evaluation_folder: Path,
+    rule_pack: RulePack,
+    signing_key: SigningKey,
+    register: Register,
+    pki: TestPki,
+    tmp_path: Path,
+) -> None:
+    first = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "first.pdf")
+    second = _issue(
+        evaluation_folder,
+        rule_pack,
+        signing_key,
+        register,
+        tmp_path / "second.pdf",
+        renews=first.certificate.number,
+    )
+    assert second.certificate.renews == first.certificate.number
+    assert register.status(first.certificate.number, TODAY) == "renewed"
+    old = verify_certificate(
+        first.path.read_bytes(), [pki.root_certificate()], today=TODAY, status=register.status
+    )
+    assert old.reasons == [f"certificate {first.certificate.number} is renewed in the register"]
+    new = verify_certificate(
+        second.path.read_bytes(), [pki.root_certificate()], today=TODAY, status=register.status
+    )
+    assert new.ok
+
+
+def test_evaluated_carries_the_trail_head(evaluation_folder: Path) -> None:
+    evaluated: Evaluated = read_evaluation(evaluation_folder)
+    last = json.loads((evaluation_folder / "trail.jsonl").read_text(encoding="utf-8").splitlines()[-1])
+    assert evaluated.trail_head == last["hash"]
+    assert evaluated.raw == (evaluation_folder / "result.json").read_bytes()
