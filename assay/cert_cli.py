@@ -8,7 +8,6 @@ environment variable or a file, never from the command line.
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from rich.table import Table
 
 import rules as bundled_rules
 from audits.store import open_store
+from certificates.awarding import Awarding
 from certificates.errors import VerificationError
 from certificates.issue import Decision, Issued, issue_certificate, read_evaluation
 from certificates.keys import load_signing_key, read_password
@@ -30,7 +30,7 @@ from certificates.signing import LEVELS, Level, SigningOptions
 from certificates.verify import Verification, offline_validation_context, verify_certificate
 from engine.canonical import pretty_json
 from engine.errors import InputError, Problem
-from engine.rulepack import RulePack, load_rule_pack
+from engine.rulepack import load_rule_pack
 from engine.sources import SystemClock
 from evidence_schemas.writer import atomic_write
 
@@ -46,7 +46,7 @@ data_option = click.option(
     help="The store: a data folder, a .db file or a database URL (env ASSAY_DATA).",
 )
 actor_option = click.option(
-    "--as", "actor", default=None, help="Who acts, recorded in the register's trail (default: the OS user)."
+    "--as", "actor", required=True, help="The register administrator acting (an id in the people table)."
 )
 date_option = click.option(
     "--date",
@@ -61,12 +61,14 @@ def _today(day: dt.datetime | None) -> dt.date:
     return day.date() if day is not None else SystemClock().now().date()
 
 
-def _actor(actor: str | None) -> str:
-    return actor or getpass.getuser()
-
-
 def _register(data: str, *, create: bool = True) -> Register:
     return Register(open_store(data, create=create), SystemClock())
+
+
+def _awarding(data: str, *, create: bool = True) -> Awarding:
+    """Register changes with their role checks (only a register administrator may make them)."""
+    store = open_store(data, create=create)
+    return Awarding(store, None, SystemClock(), load_rule_pack(bundled_rules.bundled()))
 
 
 def _certificates(path: Path) -> list[x509.Certificate]:
@@ -145,9 +147,10 @@ def cert_issue(
     crls: tuple[Path, ...],
     day: dt.datetime | None,
     data: str,
-    actor: str | None,
+    actor: str,
 ) -> None:
     """Issue a signed certificate for an evaluation's output folder (result.json, trail.jsonl)."""
+    acting = _awarding(data).check_administrator(actor, "issue a certificate")
     env = password_env or (None if password_file else PASSWORD_ENV)
     key = load_signing_key(key_path, read_password(env, password_file))
     decision = Decision(
@@ -166,7 +169,7 @@ def cert_issue(
         key,
         _register(data),
         out=out,
-        actor=_actor(actor),
+        actor=acting.actor,
         signing=_signing(level, tsa_url, trust, crls),
     )
     print_issued(Console(width=140), issued)
@@ -178,44 +181,6 @@ def _signing(level: Level, tsa_url: str | None, trust: Path | None, crls: tuple[
     if trust is not None:
         context = offline_validation_context(_certificates(trust), [p.read_bytes() for p in crls])
     return SigningOptions(level=level, timestamper=timestamper, validation_context=context)
-
-
-DEMO_BODY = "Assay Demo Certification Body"
-DEMO_LEAD_AUDITOR = "Amira Haddad"
-DEMO_DECISION_MAKER = "Jonas Lind"
-
-
-def demo_certificate(console: Console, evaluation: Path, rules: RulePack) -> None:
-    """Issue and verify a TEST certificate for the demo's evaluation folder, with a fresh test PKI
-    and register beside it, and show how to check it independently."""
-    pki = init_test_pki(evaluation / "test-pki", SystemClock().now())
-    key = load_signing_key(pki.signer_p12, read_password(None, pki.signer_password))
-    today = SystemClock().now().date()
-    decision = Decision(DEMO_BODY, DEMO_LEAD_AUDITOR, DEMO_DECISION_MAKER, "en+zh", today)
-    data = evaluation / "data"
-    register = _register(str(data))
-    issued = issue_certificate(
-        read_evaluation(evaluation),
-        rules,
-        Scheme(),
-        decision,
-        key,
-        register,
-        out=evaluation / "certificate.pdf",
-        actor="assay-demo",
-    )
-    print_issued(console, issued)
-    verification = verify_certificate(
-        issued.path.read_bytes(), [pki.root_certificate()], today=today, status=register.status
-    )
-    _print_verification(verification)
-    if not verification.ok:
-        raise VerificationError(verification.reasons)
-    # Plain writes: the commands must stay on one line to be copied, whatever the terminal width.
-    sys.stdout.write("Check it yourself (offline):\n")
-    sys.stdout.write(f"  assay verify {issued.path} --trust {pki.root} --register {data}\n")
-    sys.stdout.write(f"  assay trail verify --store {data}\n")
-    sys.stdout.write(f"  pdfsig {issued.path}   (poppler-utils; trust {pki.root} in NSS to see it trusted)\n")
 
 
 def print_issued(console: Console, issued: Issued) -> None:
@@ -236,10 +201,9 @@ def _lifecycle(operation: str) -> click.Command:
     @click.option("--reason", required=True, help="Why; recorded in the register and its trail.")
     @data_option
     @actor_option
-    def command(number: str, reason: str, data: str, actor: str | None) -> None:
-        register = _register(data, create=False)
-        getattr(register, operation)(number, reason, _actor(actor))
-        status = register.status(number, SystemClock().now().date())
+    def command(number: str, reason: str, data: str, actor: str) -> None:
+        _awarding(data, create=False).change(actor, number, operation, reason)
+        status = _register(data, create=False).status(number, SystemClock().now().date())
         sys.stdout.write(f"{number}: {status}\n")
 
     command.help = f"{operation.capitalize()} a certificate, with the reason."
@@ -312,7 +276,7 @@ def verify_command(
     if json_output:
         sys.stdout.write(pretty_json(verification_json(verification)))
     else:
-        _print_verification(verification)
+        print_verification(verification)
     if not verification.ok:
         raise VerificationError(verification.reasons)
 
@@ -331,7 +295,7 @@ def verification_json(verification: Verification) -> dict[str, object]:
     }
 
 
-def _print_verification(verification: Verification) -> None:
+def print_verification(verification: Verification) -> None:
     out = sys.stdout
     if verification.ok:
         out.write(f"VALID: certificate {verification.number} for {verification.community}\n")

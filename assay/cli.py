@@ -3,7 +3,8 @@
 Errors are mapped to exit codes here and nowhere else:
 0 success; 2 bad input (rule pack, evidence pack, scheme, signing key, usage); 3 audit trail
 does not verify; 4 inference failed; 5 output could not be written; 6 a certificate does not
-verify; 7 the register or signer refused (a forbidden transition, no such register, signing).
+verify; 7 the register or signer refused (a forbidden transition, no such register, signing);
+8 an engagement operation was refused (role, separation of duties, or not at that step).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from rich.table import Table
 
 import examples
 import rules as bundled_rules
-from assay.cert_cli import ca_group, cert_group, demo_certificate, verify_command
+from assay.cert_cli import ca_group, cert_group, verify_command
+from assay.demo import run_demo
+from assay.engagement_cli import engagement_group, people_group
 from assay.output import write_folder
 from assay.pack_cli import pack_group
-from assay.report import summary_markdown, table_rows
-from audits.errors import StoreError
+from assay.report import print_table, summary_markdown
+from audits.errors import RefusedError, StoreError
 from audits.store import open_store
 from certificates.errors import RegisterError, SigningError, VerificationError
 from certificates.register import Register
@@ -32,11 +35,11 @@ from engine.cases import load_cases, run_cases
 from engine.coverage import coverage
 from engine.durable_engine import DurableInference
 from engine.errors import AssayError, EngineError, InputError, OutputError, TrailError
-from engine.evaluation import Evaluation, Inference, evaluate
+from engine.evaluation import Evaluation, Inference, evaluate_on, result_json
 from engine.explain import explain as explain_lines
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
-from engine.sources import DigestIds, FixedClock, SystemClock
+from engine.sources import SystemClock
 from engine.trail import jsonl, verify_file, verify_lines
 from evidence_schemas.reader import read_pack
 
@@ -49,6 +52,7 @@ EXIT_CODES: list[tuple[type[AssayError], int]] = [
     (RegisterError, 7),
     (StoreError, 7),
     (SigningError, 7),
+    (RefusedError, 8),
 ]
 ENGINES = ("durable", "reference")
 
@@ -77,6 +81,8 @@ app.add_command(pack_group)
 app.add_command(ca_group)
 app.add_command(cert_group)
 app.add_command(verify_command)
+app.add_command(people_group)
+app.add_command(engagement_group)
 
 
 @app.group("rules", help="Inspect and check rule packs.")
@@ -102,38 +108,18 @@ def _inference(choice: str) -> Inference:
 
 
 def run_evaluation(rules: RulePack, pack_path: Path, as_of: dt.date, engine: str) -> Evaluation:
-    """Read a pack and evaluate it deterministically (clock at the assessment date, digest ids)."""
+    """Read a pack and evaluate it reproducibly."""
     loaded = read_pack(pack_path)
-    return evaluate(
-        rules,
-        loaded.pack,
-        loaded.digest,
-        as_of=as_of,
-        clock=FixedClock.at_date(as_of),
-        ids=DigestIds(f"{loaded.digest}|{rules.digest}|{as_of.isoformat()}"),
-        inference=_inference(engine),
-    )
+    return evaluate_on(rules, loaded.pack, loaded.digest, as_of, _inference(engine))
 
 
 def output_files(evaluation: Evaluation) -> dict[str, bytes]:
     """The files an evaluation writes."""
-    result = evaluation.result
     return {
-        "result.json": pretty_json(result.model_dump(mode="json")).encode("utf-8"),
+        "result.json": result_json(evaluation.result),
         "trail.jsonl": jsonl(evaluation.trail).encode("utf-8"),
-        "summary.md": summary_markdown(result, evaluation.head).encode("utf-8"),
+        "summary.md": summary_markdown(evaluation.result, evaluation.head).encode("utf-8"),
     }
-
-
-def print_table(console: Console, evaluation: Evaluation) -> None:
-    """The result as a terminal table."""
-    result = evaluation.result
-    table = Table(title=f"{result.pack.community}: {result.model}, as of {result.as_of}")
-    for column in ("Characteristic", "Claimed", "Verified", "Claim", "Blockers for the next level"):
-        table.add_column(column, overflow="fold")
-    for row in table_rows(result):
-        table.add_row(*row)
-    console.print(table)
 
 
 @app.command("evaluate")
@@ -166,7 +152,7 @@ def evaluate_command(
     if json_output:
         sys.stdout.write(pretty_json(evaluation.result.model_dump(mode="json")))
     else:
-        print_table(console, evaluation)
+        print_table(console, evaluation.result)
     if out is not None:
         console.print(f"Wrote result.json, trail.jsonl and summary.md to {out}")
 
@@ -181,22 +167,19 @@ def evaluate_command(
 )
 @engine_option
 def demo(out: Path, engine: str) -> None:
-    """Evaluate the bundled sample community and issue it a signed TEST certificate."""
+    """Run the whole certification process on the bundled sample community, up to a signed TEST
+    certificate, printing each step."""
     console = _console()
     pack = _rules(None)
     console.print(
         f"Rule pack {pack.id}: {len(pack.characteristics)} of "
         f"{len(pack.model.characteristics())} characteristics encoded, digest {pack.digest}"
     )
-    pack_path = examples.sample_pack()
-    console.print(f"Evidence pack: {pack_path}, assessed as of {examples.SAMPLE_AS_OF}, engine: {engine}")
-    evaluation = run_evaluation(pack, pack_path, examples.SAMPLE_AS_OF, engine)
-    print_table(console, evaluation)
-    write_folder(out, output_files(evaluation), replace=True)
+    console.print(f"Sample community: {examples.sample_pack()}, assessed as of {examples.SAMPLE_AS_OF}")
+    run_demo(console, out, pack, _inference(engine))
     checked = verify_file(out / "trail.jsonl")
     console.print(f"Wrote {out}/result.json, {out}/trail.jsonl and {out}/summary.md")
-    console.print(f"Audit trail verified: {checked.records} records, head {checked.head}")
-    demo_certificate(console, out, pack)
+    console.print(f"Evaluation trail verified: {checked.records} records, head {checked.head}")
 
 
 @rules_group.command("validate")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+from rich.table import Table
+
 from engine.result import CharacteristicResult, Result
 
 
@@ -84,3 +87,13 @@ def summary_markdown(result: Result, trail_head: str) -> str:
         lines += ["", "## Evidence left out", ""]
         lines += [f"- `{e.id}`: {e.reason}" for e in result.excluded_evidence]
     return "\n".join(lines) + "\n"
+
+
+def print_table(console: Console, result: Result) -> None:
+    """The result as a terminal table."""
+    table = Table(title=f"{result.pack.community}: {result.model}, as of {result.as_of}")
+    for column in ("Characteristic", "Claimed", "Verified", "Claim", "Blockers for the next level"):
+        table.add_column(column, overflow="fold")
+    for row in table_rows(result):
+        table.add_row(*row)
+    console.print(table)

@@ -7,3 +7,9 @@ from engine.errors import AssayError
 
 class StoreError(AssayError):
     """The store cannot be used: a location that names no database, or one that is missing."""
+
+
+class RefusedError(AssayError):
+    """An engagement operation was refused: the acting person lacks the role, separation of duties
+    forbids it, or the engagement is not at that step. Nothing was changed; the refusal itself
+    is recorded in the store's trail."""

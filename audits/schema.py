@@ -9,6 +9,7 @@ Constraints are named by convention so later migrations can alter them on every 
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Column,
     Date,
@@ -76,3 +77,158 @@ trail = Table(
     UniqueConstraint("hash"),
 )
 """The register's audit trail: the same hash-chained records as an evaluation's trail, open-ended."""
+
+# Engagements (migration 0002) ----------------------------------------------------------------
+
+BODY_ROLES = ("auditor", "reviewer", "register_administrator")
+"""Roles a certification body grants its people; auditors may be assigned to audit teams,
+reviewers may be assigned to decide."""
+ENGAGEMENT_ROLES = ("lead_auditor", "auditor", "reviewer")
+"""Roles on one engagement; the community submitter's role comes from belonging to the community."""
+
+people = Table(
+    "people",
+    metadata,
+    Column("id", String(64), primary_key=True),  # Login-like id given with --as.
+    Column("name", Text, nullable=False),
+    Column("organisation", Text, nullable=False),
+    Column("community", String(64), nullable=True),  # Set for a community's submitters.
+    Column("roles", Text, nullable=False),  # JSON list of BODY_ROLES.
+)
+"""Everyone who may act: the body's staff and the communities' submitters. Never deleted."""
+
+engagements = Table(
+    "engagements",
+    metadata,
+    Column("id", String(32), primary_key=True),  # ENG-YYYY-NNNN.
+    Column("community_id", String(64), nullable=False),
+    Column("community_name", Text, nullable=False),
+    Column("model", String(64), nullable=False),  # Rule pack / model id applied for.
+    Column("standard", Text, nullable=False),
+    Column("scope", Text, nullable=False),  # JSON list of characteristic ids in scope.
+    Column("applied_on", Date, nullable=False),
+    Column("applicant", String(64), ForeignKey("people.id"), nullable=False),
+)
+"""One application for certification and everything done under it."""
+
+engagement_roles = Table(
+    "engagement_roles",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("person_id", String(64), ForeignKey("people.id"), primary_key=True),
+    Column("role", String(16), primary_key=True),
+    Column("assigned_on", Date, nullable=False),
+    CheckConstraint(f"role IN ({', '.join(repr(r) for r in ENGAGEMENT_ROLES)})", name="role"),
+)
+"""Who is on an engagement's audit team or decides on it."""
+
+pack_versions = Table(
+    "pack_versions",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),  # 1, 2, ... per engagement.
+    Column("pack_digest", String(80), nullable=False),
+    Column("manifest", Text, nullable=False),  # The submitted pack as canonical JSON.
+    Column("items", Integer, nullable=False),
+    Column("submitted_by", String(64), ForeignKey("people.id"), nullable=False),
+    Column("submitted_on", Date, nullable=False),
+)
+"""Every evidence submission; a re-submission is a new version, none is ever overwritten."""
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("sha256", String(64), primary_key=True),  # Content address: the file's SHA-256 hex.
+    Column("size", BigInteger, nullable=False),
+)
+"""Attachment files held in the store's content-addressed folder (``attachments/ab/abcd...``)."""
+
+verifications = Table(
+    "verifications",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("evidence_id", String(128), nullable=False),
+    # The item as verified: a changed item needs verifying again.
+    Column("item_digest", String(80), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("auditor", String(64), ForeignKey("people.id"), nullable=False),
+    Column("verified_on", Date, nullable=False),
+)
+"""Auditors' verdicts on items, in the order recorded; the latest per item counts."""
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("severity", String(16), nullable=False),  # major | minor nonconformity.
+    Column("characteristic", String(32), nullable=True),
+    Column("evidence_id", String(128), nullable=True),
+    Column("statement", Text, nullable=False),
+    Column("due_on", Date, nullable=False),
+    Column("raised_by", String(64), ForeignKey("people.id"), nullable=False),
+    Column("raised_on", Date, nullable=False),
+    Column("closed_by", String(64), ForeignKey("people.id"), nullable=True),
+    Column("closed_on", Date, nullable=True),
+    Column("closure_evidence", Text, nullable=True),  # JSON list of evidence ids.
+    Column("closure_note", Text, nullable=True),
+    CheckConstraint("severity IN ('major', 'minor')", name="severity"),
+)
+"""Nonconformities raised by auditors and their closure with evidence."""
+
+evaluations = Table(
+    "evaluations",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("purpose", String(16), nullable=False),  # initial | surveillance | recertification.
+    Column("as_of", Date, nullable=False),
+    Column("pack_version", Integer, nullable=False),
+    Column("version_digest", String(80), nullable=False),  # Digest of the submitted version.
+    Column("pack_digest", String(80), nullable=False),  # Digest of the pack evaluated (with verdicts).
+    Column("rule_pack_id", String(64), nullable=False),
+    Column("rule_pack_digest", String(80), nullable=False),
+    Column("result", Text, nullable=False),  # result.json as written.
+    Column("trail", Text, nullable=False),  # The evaluation's trail as JSONL.
+    Column("trail_head", String(80), nullable=False),
+    Column("levels", Text, nullable=False),  # JSON {characteristic: verified level or null}.
+    Column("verdicts", Text, nullable=False),  # JSON {evidence id: verdict} as evaluated.
+    Column("evaluated_by", String(64), ForeignKey("people.id"), nullable=False),
+)
+"""Every evaluation of an engagement, pinned to the evidence version and the rule pack."""
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("evaluation_number", Integer, nullable=False),
+    Column("outcome", String(16), nullable=False),  # certify | maintain | refuse.
+    Column("reason", Text, nullable=False),
+    Column("decided_by", String(64), ForeignKey("people.id"), nullable=False),
+    Column("decided_on", Date, nullable=False),
+    Column("certificate", String(64), ForeignKey("certificates.number"), nullable=True),
+    CheckConstraint("outcome IN ('certify', 'maintain', 'refuse')", name="outcome"),
+)
+"""Certification decisions, each on one evaluation; ``certificate`` is set when one is issued."""
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),  # complaint | appeal.
+    Column("party", Text, nullable=False),  # Who complained or appealed.
+    Column("subject", Text, nullable=False),
+    Column("decision_number", Integer, nullable=True),  # The decision appealed against.
+    Column("received_on", Date, nullable=False),
+    Column("recorded_by", String(64), ForeignKey("people.id"), nullable=False),
+    Column("resolution", Text, nullable=True),
+    Column("resolved_by", String(64), ForeignKey("people.id"), nullable=True),
+    Column("resolved_on", Date, nullable=True),
+    CheckConstraint("kind IN ('complaint', 'appeal')", name="kind"),
+)
+"""Complaints and appeals about an engagement, and how they were resolved."""

@@ -6,9 +6,14 @@ store out. Everything above this module speaks SQLAlchemy Core, so the same code
 SQLite by default and on PostgreSQL given a URL; what differs per database is confined to the
 connection setup below.
 
-Writers are serialised: a write transaction holds the database's write lock from its first
+Writers are serialised: a write transaction holds the store's write lock from its first
 statement, so a read-then-write (next certificate number, last trail hash) never interleaves
-with another process's. Readers never block writers (SQLite runs in WAL mode).
+with another process's. Readers never block writers (SQLite runs in WAL mode) and see one
+snapshot for the whole transaction.
+
+On PostgreSQL the store is the first schema on the connection's search path (``public``
+unless the URL says otherwise, e.g. ``?options=-csearch_path%3Dassay``); the tables and
+Alembic's version table live there, and the write lock belongs to that schema.
 
 The store keeps one audit trail (table ``trail``) for everything recorded in it: the same
 hash-chained records as an evaluation's trail (:mod:`engine.trail`), open-ended, appended in
@@ -26,7 +31,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import URL, Engine, Row, create_engine, event, insert, make_url, select
+from sqlalchemy import URL, Engine, Row, create_engine, event, insert, inspect, make_url, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError
 
@@ -48,10 +53,12 @@ SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A location ending in one of these (and not an existing folder) is a SQLite file."""
 
 _READ_ONLY = "assay_read_only"
+_VERSION_TABLE = "alembic_version"  # Alembic's default, in the store's (default) schema.
 # Alembic runs env.py through module-global proxies (alembic.context, alembic.op), so two
 # migrations in one process must not overlap, whatever the database's own locking does.
 _MIGRATING = threading.Lock()
-# An arbitrary constant naming the store's writer lock among PostgreSQL advisory locks.
+# An arbitrary constant naming the store's writer locks among PostgreSQL advisory locks; the
+# second key of the two-key form tells the stores (schemas) of one database apart.
 _POSTGRESQL_WRITER_LOCK = 0x41535341
 
 
@@ -70,6 +77,9 @@ def database_url(location: str | Path, *, create: bool = True) -> URL:
             raise StoreError(f"{text!r} is not a database URL: {exc}") from None
         if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
             raise StoreError("an in-memory SQLite database cannot be shared by the store's connections")
+        if url.drivername == "postgresql":
+            # SQLAlchemy's default driver is psycopg2; the package depends on psycopg (3).
+            url = url.set(drivername="postgresql+psycopg")
         return url
     path = Path(location).expanduser().resolve()
     if path.suffix.lower() not in SQLITE_SUFFIXES or path.is_dir():
@@ -98,6 +108,9 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
     the newest schema."""
     store = Store(database_url(location, create=create))
     try:
+        if not create and store.url.get_backend_name() != "sqlite" and not store.exists():
+            # A database server is there whether or not a register is: look for one in it.
+            raise StoreError(f"no register at {store.url.render_as_string(hide_password=True)}")
         store.migrate()
     except BaseException:
         store.close()
@@ -139,11 +152,17 @@ class Store:
             finally:
                 transaction.rollback()
 
+    def exists(self) -> bool:
+        """Whether the database holds a store (at any revision): Alembic's version table is there."""
+        with self.read() as connection:
+            return inspect(connection).has_table(_VERSION_TABLE)
+
     def migrate(self) -> None:
         """Upgrade the schema to the newest revision (a no-op when it is already there).
 
         Runs inside a write transaction, so two processes opening a new store at once migrate
-        it once, and a failed migration leaves the database as it was.
+        it once, and a failed migration leaves the database as it was (PostgreSQL's DDL is
+        transactional; SQLite's is too).
         """
         config = migrations_config()
         with _MIGRATING, self.write() as connection:
@@ -223,6 +242,10 @@ def _set_up_sqlite(engine: Engine) -> None:
         # The timeout first: switching to WAL needs a lock another process may hold.
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL syncs at checkpoints, not every commit: a killed process loses
+        # nothing committed and the database stays consistent; only a power cut can drop the
+        # last commits. It makes a commit several times cheaper.
+        cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -235,15 +258,34 @@ def _set_up_sqlite(engine: Engine) -> None:
 
 
 def _set_up_postgresql(engine: Engine) -> None:
-    """Readers get a read-only transaction; writers queue on one transaction-scoped advisory lock.
+    """Readers get a read-only snapshot; writers queue on a transaction-scoped advisory lock.
 
     The lock is PostgreSQL's equivalent of SQLite's BEGIN IMMEDIATE for this store: it is
-    released at commit or rollback. Not yet exercised by the tests, which run on SQLite.
+    released at commit or rollback. It is keyed by the store's schema, so stores in other
+    schemas of the database do not wait for it.
+
+    Both set their isolation level rather than take the server's default. A reader needs
+    REPEATABLE READ for one snapshot (READ COMMITTED takes one per statement, unlike SQLite).
+    A writer needs READ COMMITTED: its statements after the lock must see what the writer
+    before it committed, while under REPEATABLE READ or SERIALIZABLE the snapshot would date
+    from the lock statement, taken before the wait. The SET must be the transaction's first
+    statement (psycopg opens the transaction implicitly on it).
     """
 
     @event.listens_for(engine, "begin")
     def begin(connection: Connection) -> None:
         if _is_read_only(connection):
-            connection.exec_driver_sql("SET TRANSACTION READ ONLY")
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         else:
-            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_POSTGRESQL_WRITER_LOCK})")
+            connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE")
+            # Without a current schema the lock function gets NULL and takes no lock (it is strict).
+            schema = connection.exec_driver_sql(
+                "SELECT current_schema(), "
+                f"pg_advisory_xact_lock({_POSTGRESQL_WRITER_LOCK}, hashtext(current_schema()))"
+            ).scalar()
+            if schema is None:
+                search_path = connection.exec_driver_sql("SHOW search_path").scalar()
+                raise StoreError(
+                    f"no schema on the search path ({search_path}) exists to hold the store; "
+                    "create one, or name one with ?options=-csearch_path%3D<schema> in the URL"
+                )

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.engine import Connection
 
 from certificates.content import Issuance, build_certificate
 from certificates.errors import RegisterError
@@ -29,7 +31,7 @@ from engine.canonical import digest_of
 from engine.errors import InputError, OutputError, Problem
 from engine.result import Result
 from engine.rulepack import RulePack
-from engine.trail import verify_file
+from engine.trail import verify_lines
 from evidence_schemas.writer import atomic_write
 
 RESULT_FILE = "result.json"
@@ -79,23 +81,30 @@ def read_evaluation(folder: Path) -> Evaluated:
         raise InputError(
             [Problem(str(p), None, "", "missing: certify an evaluation's output folder") for p in missing]
         )
-    raw = result_path.read_bytes()
+    return evaluated_from(
+        result_path.read_bytes(), trail_path.read_text(encoding="utf-8"), str(result_path), str(trail_path)
+    )
+
+
+def evaluated_from(raw: bytes, trail_text: str, result_label: str, trail_label: str) -> Evaluated:
+    """Check a result's bytes against its trail's text: the trail verifies and closes on them."""
     try:
         result = Result.model_validate_json(raw)
     except ValidationError as exc:
         raise InputError(
-            [Problem(str(result_path), None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
+            [Problem(result_label, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
         ) from None
-    checked = verify_file(trail_path)
-    closing = json.loads(trail_path.read_text(encoding="utf-8").splitlines()[-1])
+    lines = trail_text.splitlines()
+    checked = verify_lines(lines)
+    closing = json.loads(lines[-1])
     if closing["payload"].get("result_digest") != digest_of(json.loads(raw)):
         raise InputError(
             [
                 Problem(
-                    str(result_path),
+                    result_label,
                     None,
                     "",
-                    f"does not match the result digest the trail {trail_path} closes on",
+                    f"does not match the result digest the trail {trail_label} closes on",
                 )
             ]
         )
@@ -131,8 +140,13 @@ def issue_certificate(
     out: Path | None,
     actor: str,
     signing: SigningOptions | None = None,
+    on_record: Callable[[Connection, Certificate], None] | None = None,
 ) -> Issued:
-    """Issue, sign, write and record one certificate; ``out`` defaults to ``<number>.pdf``."""
+    """Issue, sign, write and record one certificate; ``out`` defaults to ``<number>.pdf``.
+
+    ``on_record`` runs in the register's transaction once the certificate is recorded, so what
+    it writes (an engagement's link to the certificate) commits or rolls back with it.
+    """
     check_decision(evaluated, rules, decision)
     written: Path | None = None
     try:
@@ -156,6 +170,8 @@ def issue_certificate(
                 raise OutputError(f"{path} exists; a certificate file is never overwritten")
             sha = hashlib.sha256(pdf).hexdigest()
             issuing.record(certificate, sha)
+            if on_record is not None:
+                on_record(issuing.connection, certificate)
             atomic_write(path, pdf)
             written = path
     except BaseException:

@@ -15,12 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from audits.schema import certificates
@@ -149,6 +149,11 @@ class Issuing:
         self._issued_on = issued_on
         self._clock = clock
 
+    @property
+    def connection(self) -> Connection:
+        """The issuing transaction, for records that must commit or roll back with the certificate."""
+        return self._connection
+
     def record(self, certificate: Certificate, pdf_sha256: str) -> None:
         """Record the rendered, signed certificate under the allocated number (and its renewal)."""
         refuse = self._attempt.refuse
@@ -186,7 +191,11 @@ class Issuing:
 
     def _insert(self, cert: Certificate, pdf: str) -> None:
         document = canonical_json(cert.model_dump(mode="json"))
-        self._connection.execute(insert(certificates), _certificate_row(self._scheme, cert, pdf, document))
+        row = _certificate_row(self._scheme, cert, pdf, document)
+        why = _unstorable(certificates, row)
+        if why is not None:
+            raise self._attempt.refuse(f"cannot issue {self.number}: {why}")
+        self._connection.execute(insert(certificates), row)
         issued = {
             "number": cert.number,
             "community": cert.community,
@@ -257,6 +266,8 @@ class Register:
             why = _why_refused(row, current, transition)
             if why is None and not reason.strip():
                 why = "a reason is required"
+            if why is None:
+                why = _unstorable(certificates, {"status_reason": reason.strip()})
             if why is not None:
                 raise attempt.refuse(f"cannot {operation} {number}: it is {current}; {why}")
             connection.execute(
@@ -290,8 +301,10 @@ class Register:
     def entries(self, on: dt.date) -> list[RegisterEntry]:
         """Every certificate in the register, read on ``on``, ordered by number."""
         with self._store.read() as connection:
-            rows = connection.execute(select(certificates).order_by(certificates.c.number)).all()
-        return [_entry(row, on) for row in rows]
+            rows = connection.execute(select(certificates)).all()
+        # Sorted here, by code point: an ORDER BY would follow the database's collation, which on
+        # PostgreSQL may be a language's (ignoring hyphens, say), and the export must not vary.
+        return [_entry(row, on) for row in sorted(rows, key=lambda row: str(row.number))]
 
     def export_public(self, on: dt.date) -> dict[str, Any]:
         """The public register on ``on`` as JSON-able data: no keys, no PDFs, no wall clock."""
@@ -314,9 +327,13 @@ class Register:
     @contextmanager
     def _attempt(self, operation: str, number: str, actor: str) -> Iterator[tuple[Connection, _Attempt]]:
         """A write transaction for a requested change; a refusal of it is recorded after the rollback."""
+        change = f"cannot {operation} {number or 'a certificate'}"
         if not actor.strip():
             # Without an actor there is no one to record the change or its refusal against.
-            raise RegisterError(f"cannot {operation} {number or 'a certificate'}: an actor is required")
+            raise RegisterError(f"{change}: an actor is required")
+        if "\x00" in actor:
+            # Nor with one the trail cannot hold (see _unstorable).
+            raise RegisterError(f"{change}: the actor contains a NUL character")
         attempt = _Attempt(operation, number, actor)
         try:
             with self._store.write() as connection:
@@ -389,6 +406,25 @@ def _certificate_row(scheme: Scheme, cert: Certificate, pdf: str, document: byte
         certificate_json=document.decode("utf-8"),
         renews=cert.renews,
     )
+
+
+def _unstorable(table: Table, values: Mapping[str, Any]) -> str | None:
+    """Why ``values`` cannot go into ``table`` as they are on every database; None when they can.
+
+    SQLite stores any text in any column; PostgreSQL rejects text longer than a VARCHAR column's
+    length, and NUL characters anywhere. Checked first, both databases refuse the same values,
+    and as a refusal the register records rather than a database error.
+    """
+    for name, value in values.items():
+        if not isinstance(value, str):
+            continue
+        label = name.replace("_", " ")
+        length = getattr(table.c[name].type, "length", None)
+        if length is not None and len(value) > length:
+            return f"the {label} is longer than {length} characters"
+        if "\x00" in value:
+            return f"the {label} contains a NUL character"
+    return None
 
 
 def _why_refused(row: Row[Any], current: str, transition: Transition) -> str | None:

@@ -12,14 +12,14 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from engine.canonical import digest_of
+from engine.canonical import digest_of, pretty_json
 from engine.errors import EvidencePackError, Problem
 from engine.evidence import Evidence, normalise
 from engine.outcomes import CharacteristicInference
 from engine.projection import Projection, project
 from engine.result import Result, build_result
 from engine.rulepack import RulePack
-from engine.sources import Clock, IdSource
+from engine.sources import Clock, DigestIds, FixedClock, IdSource
 from engine.trail import CLOSING_EVENT, Trail, TrailRecord
 from evidence_schemas.pack import EvidencePack
 
@@ -120,6 +120,27 @@ def evaluate(
         },
     )
     return Evaluation(result, tuple(trail.records))
+
+
+def evaluate_on(
+    rules: RulePack, pack: EvidencePack, pack_digest: str, as_of: dt.date, inference: Inference
+) -> Evaluation:
+    """The reproducible evaluation: the clock stands at the assessment date and ids derive from
+    the inputs' digests, so identical inputs give byte-identical results and trails."""
+    return evaluate(
+        rules,
+        pack,
+        pack_digest,
+        as_of=as_of,
+        clock=FixedClock.at_date(as_of),
+        ids=DigestIds(f"{pack_digest}|{rules.digest}|{as_of.isoformat()}"),
+        inference=inference,
+    )
+
+
+def result_json(result: Result) -> bytes:
+    """``result.json`` exactly as written and certified (its digest goes on the certificate)."""
+    return pretty_json(result.model_dump(mode="json")).encode("utf-8")
 
 
 def check_fit(rules: RulePack, pack: EvidencePack) -> None:

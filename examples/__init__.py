@@ -15,3 +15,8 @@ SAMPLE_AS_OF = dt.date(2026, 6, 30)
 def sample_pack(name: str = SAMPLE) -> Path:
     """Folder of a sample evidence pack shipped with Assay."""
     return Path(__file__).resolve().parent / name
+
+
+def people_file() -> Path:
+    """The demo's people file: the sample community's submitter and a demo body's staff."""
+    return Path(__file__).resolve().parent / "people.yaml"

@@ -1,22 +1,27 @@
-"""Shared fixtures: the bundled rule pack, the sample pack, one durable_rules runtime."""
+"""Shared fixtures: the bundled rule pack, the sample pack, one durable_rules runtime, a database."""
 
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 import examples
 import rules as bundled_rules
+from audits.store import database_url
 from engine.durable_engine import DurableInference
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
 from evidence_schemas.pack import EvidencePack
 from evidence_schemas.reader import read_pack
+from tests.tools import DATABASE_URL, require_database_url
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -74,3 +79,32 @@ def edit_manifest() -> Callable[[Path, Callable[[dict[str, Any]], None]], None]:
         manifest.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
     return edit
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Where a new, empty store can be opened (``open_store(database)``), once on each database.
+
+    ``sqlite``: a data folder in ``tmp_path``. ``postgresql``: the database in
+    ``ASSAY_TEST_DATABASE_URL`` with a fresh schema of the test's own as the only schema on the
+    search path (psycopg passes the URL's ``options`` to the server), dropped with everything in
+    it afterwards. Unset, the PostgreSQL variant skips (fails under ``ASSAY_REQUIRE_TOOLS=1``).
+    """
+    if request.param == "sqlite":
+        yield str(tmp_path / "data")
+        return
+    url = database_url(require_database_url())
+    if url.get_backend_name() != "postgresql":
+        pytest.fail(f"{DATABASE_URL} must name a PostgreSQL database, not {url.get_backend_name()}")
+    schema = f"t_{secrets.token_hex(8)}"
+    admin = create_engine(url, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -50,8 +51,10 @@ def evaluation_folder(tmp_path_factory: pytest.TempPathFactory, rule_pack: RuleP
 
 
 @pytest.fixture
-def register(tmp_path: Path) -> Register:
-    return Register(open_store(tmp_path / "data"), SystemClock())
+def register(database: str) -> Iterator[Register]:
+    """An empty register, on SQLite and on PostgreSQL."""
+    with open_store(database) as store:
+        yield Register(store, SystemClock())
 
 
 def _decision(**changes: object) -> Decision:

@@ -1,18 +1,22 @@
-"""The certificate register: numbering, lifecycle, refusals, the public export and the register's trail."""
+"""The certificate register: numbering, lifecycle, refusals, the public export and the register's trail.
+
+Every test runs on SQLite and on PostgreSQL (the ``database`` fixture in conftest.py).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, func, select, update
 
 import rules
+from audits.schema import certificates, trail
 from audits.store import Store, open_store
 from certificates.content import Issuance, build_certificate
 from certificates.errors import RegisterError
@@ -75,8 +79,8 @@ def clock() -> MovableClock:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    with open_store(tmp_path / "data") as opened:
+def store(database: str) -> Iterator[Store]:
+    with open_store(database) as opened:
         yield opened
 
 
@@ -105,19 +109,19 @@ def issue_with(register: Register, body: Callable[[Issuing], None]) -> None:
         body(issuing)
 
 
-def certificates_dump(store: Store) -> list[str]:
-    """The certificates table as SQL text, byte for byte."""
-    assert store.url.database is not None
-    with sqlite3.connect(store.url.database) as raw:
-        return [line for line in raw.iterdump() if line.startswith('INSERT INTO "certificates"')]
+def certificates_dump(store: Store) -> list[tuple[Any, ...]]:
+    """Every row of the certificates table, every column, in number order."""
+    with store.read() as connection:
+        return [
+            tuple(row) for row in connection.execute(select(certificates).order_by(certificates.c.number))
+        ]
 
 
 def trail_rows(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
     """(event, actor, payload) of every trail record, in order."""
-    assert store.url.database is not None
-    with sqlite3.connect(store.url.database) as raw:
-        rows = raw.execute("SELECT event, actor, payload FROM trail ORDER BY seq").fetchall()
-    return [(event, actor, json.loads(payload)) for event, actor, payload in rows]
+    with store.read() as connection:
+        rows = connection.execute(select(trail.c.event, trail.c.actor, trail.c.payload).order_by(trail.c.seq))
+        return [(event, actor, json.loads(payload)) for event, actor, payload in rows]
 
 
 def test_issue_suspend_reinstate_withdraw(register: Register, store: Store, clock: MovableClock) -> None:
@@ -174,9 +178,8 @@ def test_trail_times_come_from_the_clock(register: Register, store: Store, clock
     number = issue(register)
     clock.instant = dt.datetime(2026, 8, 2, 13, 45, 7, tzinfo=dt.UTC)
     register.suspend(number, "complaint under investigation", REGISTRAR)
-    assert store.url.database is not None
-    with sqlite3.connect(store.url.database) as raw:
-        times = [time for (time,) in raw.execute("SELECT time FROM trail ORDER BY seq")]
+    with store.read() as connection:
+        times = connection.execute(select(trail.c.time).order_by(trail.c.seq)).scalars().all()
     assert times == ["2026-07-15T09:00:00Z", "2026-08-02T13:45:07Z"]
 
 
@@ -472,11 +475,10 @@ def test_the_trail_verifies_and_names_an_edited_record(register: Register, store
     register.withdraw(number, "misuse of the certificate mark", REGISTRAR)
     head = register.verify_trail().head
     assert register.verify_trail(head=head).records == 4
-    assert store.url.database is not None
-    with sqlite3.connect(store.url.database) as raw:
-        raw.execute(
-            "UPDATE trail SET payload = replace(payload, 'complaint closed', 'all fine') WHERE seq = 3"
-        )
+    # Tampering behind the register's back, with an ordinary write.
+    with store.write() as connection:
+        edited = func.replace(trail.c.payload, "complaint closed", "all fine")
+        connection.execute(update(trail).where(trail.c.seq == 3).values(payload=edited))
     with pytest.raises(
         TrailError, match=r"record 3 \(seq 3, 'certificate.reinstated'\): payload does not match"
     ) as caught:
@@ -488,15 +490,14 @@ def test_the_trail_names_a_removed_or_garbled_record(register: Register, store: 
     number = _suspended(register)
     register.reinstate(number, "complaint closed", REGISTRAR)
     head = register.verify_trail().head
-    assert store.url.database is not None
-    with sqlite3.connect(store.url.database) as raw:
-        raw.execute("DELETE FROM trail WHERE seq = 3")
+    with store.write() as connection:
+        connection.execute(delete(trail).where(trail.c.seq == 3))
     # A chain cut at its end is still a chain: only the anchor held elsewhere shows the loss.
     assert register.verify_trail().records == 2
     with pytest.raises(TrailError, match=f"is not the expected {head}"):
         register.verify_trail(head=head)
-    with sqlite3.connect(store.url.database) as raw:
-        raw.execute("UPDATE trail SET payload = 'garbled' WHERE seq = 1")
+    with store.write() as connection:
+        connection.execute(update(trail).where(trail.c.seq == 1).values(payload="garbled"))
     with pytest.raises(TrailError, match="record 1: payload must be an object"):
         register.verify_trail()
 
@@ -511,3 +512,28 @@ def test_an_empty_register_has_an_empty_trail(register: Register) -> None:
     assert register.verify_trail().records == 0
     with pytest.raises(TrailError, match="empty"):
         register.verify_trail(head="sha256:" + "2" * 64)
+
+
+def test_what_a_database_cannot_hold_is_refused_on_every_database(register: Register, store: Store) -> None:
+    # SQLite would store all of these; PostgreSQL rejects them. The register refuses them first.
+    with pytest.raises(RegisterError, match=r"^cannot issue ASSAY-2026-000001: the scheme is longer than 64"):
+        issue(register, scheme=Scheme(id="s" * 65))
+
+    def record_with_a_nul(issuing: Issuing) -> None:
+        cert = make_certificate(issuing.number)
+        issuing.record(cert.model_copy(update={"community": "Harbour\x00ton"}), PDF)
+
+    with pytest.raises(RegisterError, match="ASSAY-2026-000001: the community contains a NUL character"):
+        issue_with(register, record_with_a_nul)
+    number = issue(register)
+    with pytest.raises(RegisterError, match="it is issued; the status reason contains a NUL character"):
+        register.suspend(number, "complaint\x00", REGISTRAR)
+    with pytest.raises(RegisterError, match=f"^cannot suspend {number}: the actor contains a NUL character"):
+        register.suspend(number, "complaint", "Sam\x00")
+    assert register.status(number, ISSUED) == "issued"
+    assert [event for event, _, _ in trail_rows(store)] == [
+        "certificate.refused",
+        "certificate.refused",
+        "certificate.issued",
+        "certificate.refused",
+    ]

@@ -13,6 +13,7 @@ import http.server
 import json
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,7 +59,33 @@ def password(pki: TestPki, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSAY_SIGNING_PASSWORD", pki.signer_password.read_text(encoding="utf-8").strip())
 
 
+PEOPLE = """people:
+  - id: registrar
+    name: Rae Registrar
+    organisation: Assay Test Certification Body
+    roles: [register_administrator]
+  - id: ana
+    name: Ana Auditor
+    organisation: Assay Test Certification Body
+    roles: [auditor]
+"""
+
+
+def _with_people(data: str | Path) -> None:
+    """Load the people table once per store: only a register administrator changes the register."""
+    if str(data) in _people_seen:
+        return
+    folder = Path(tempfile.mkdtemp())
+    (folder / "people.yaml").write_text(PEOPLE, encoding="utf-8")
+    assert run(["people", "import", str(folder / "people.yaml"), "--data", str(data)]) == 0
+    _people_seen.add(str(data))
+
+
+_people_seen: set[str] = set()
+
+
 def _issue(evaluation: Path, pki: TestPki, data: Path, *extra: str) -> int:
+    _with_people(data)
     return run(
         [
             "cert", "issue", str(evaluation), "--key", str(pki.signer_p12), "--data", str(data),
@@ -96,15 +123,48 @@ def test_issue_verify_and_the_lifecycle(
     assert f"VALID: certificate {number} for Harbourton" in capsys.readouterr().out
 
     assert (
-        run(["cert", "suspend", number, "--reason", "surveillance audit overdue", "--data", str(data)]) == 0
+        run(
+            [
+                "cert",
+                "suspend",
+                number,
+                "--reason",
+                "surveillance audit overdue",
+                "--data",
+                str(data),
+                "--as",
+                "registrar",
+            ]
+        )
+        == 0
     )
     assert run(verify) == 6
     assert f"certificate {number} is suspended in the register" in capsys.readouterr().out
-    assert run(["cert", "reinstate", number, "--reason", "audit held", "--data", str(data)]) == 0
+    assert (
+        run(["cert", "reinstate", number, "--reason", "audit held", "--data", str(data), "--as", "registrar"])
+        == 0
+    )
     assert run(verify) == 0
-    assert run(["cert", "withdraw", number, "--reason", "misuse of the mark", "--data", str(data)]) == 0
+    assert (
+        run(
+            [
+                "cert",
+                "withdraw",
+                number,
+                "--reason",
+                "misuse of the mark",
+                "--data",
+                str(data),
+                "--as",
+                "registrar",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
-    assert run(["cert", "suspend", number, "--reason", "again", "--data", str(data)]) == 7
+    assert (
+        run(["cert", "suspend", number, "--reason", "again", "--data", str(data), "--as", "registrar"]) == 7
+    )
     assert "it is withdrawn; a withdrawn certificate is final" in capsys.readouterr().err
 
     assert run(["cert", "export-register", "--data", str(data)]) == 0
@@ -118,8 +178,8 @@ def test_issue_verify_and_the_lifecycle(
     assert run(["cert", "list", "--data", str(data)]) == 0
     assert "withdrawn" in capsys.readouterr().out
     assert run(["trail", "verify", "--store", str(data)]) == 0
-    # issued, suspended, reinstated, withdrawn, and the refused suspension
-    assert "intact: 5 records" in capsys.readouterr().out
+    # people imported, issued, suspended, reinstated, withdrawn, and the refused suspension
+    assert "intact: 6 records" in capsys.readouterr().out
 
 
 def test_verify_names_each_failure(
@@ -187,7 +247,22 @@ def test_refusals_change_nothing(
     )
     assert "must not be the lead auditor" in capsys.readouterr().err
     assert not (tmp_path / "a.pdf").exists()
-    assert run(["cert", "withdraw", f"ASSAY-{YEAR}-000099", "--reason", "x", "--data", str(data)]) == 7
+    assert (
+        run(
+            [
+                "cert",
+                "withdraw",
+                f"ASSAY-{YEAR}-000099",
+                "--reason",
+                "x",
+                "--data",
+                str(data),
+                "--as",
+                "registrar",
+            ]
+        )
+        == 7
+    )
     assert f"no certificate ASSAY-{YEAR}-000099 in the register" in capsys.readouterr().err
     assert run(["cert", "export-register", "--data", str(data)]) == 0
     assert json.loads(capsys.readouterr().out)["certificates"] == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import subprocess
@@ -27,16 +26,28 @@ def test_demo_writes_result_trail_and_summary(tmp_path: Path, capsys: pytest.Cap
     assert "Harbourton" in printed
     assert "4.3 Resilience" in printed
     records = len((out / "trail.jsonl").read_text(encoding="utf-8").splitlines())
-    assert f"Audit trail verified: {records} records" in printed
+    assert f"Evaluation trail verified: {records} records" in printed
+    for step in (
+        "mei.harbourton applies for ISO/TS 37107:2019 certification of Harbourton: ENG-2026-0001",
+        "sofia assigns lead auditor rolu, auditor amira, reviewer jonas",
+        "mei.harbourton submits the evidence pack: version 1",
+        "refused and recorded: mei.harbourton may not verify evidence",
+        "rolu records 118 verdicts (117 accepted, 1 rejected)",
+        "refused and recorded: rolu may not decide on ENG-2026-0001: they audited it",
+        "jonas (not on the audit team) decides: certify",
+        "sofia issues the certificate",
+    ):
+        assert step in printed
     assert sorted(p.name for p in out.iterdir()) == [
         "certificate.pdf",
         "data",
         "result.json",
+        "submission",
         "summary.md",
         "test-pki",
         "trail.jsonl",
     ]
-    number = f"ASSAY-{dt.date.today().year}-000001"
+    number = f"ASSAY-{examples.SAMPLE_AS_OF.year}-000001"  # the demo's clock stands at the sample's date
     assert f"Issued certificate {number} to Harbourton" in printed
     assert f"VALID: certificate {number} for Harbourton" in printed
     verify = f"assay verify {out}/certificate.pdf --trust {out}/test-pki/root.pem --register {out}/data"

@@ -1,0 +1,544 @@
+"""``assay people`` and ``assay engagement``: the certification process on the command line.
+
+Every changing command names the acting person with ``--as``; the store checks their role for
+the engagement and records them, with the role, in its trail. ``--date`` fixes the day the
+operation takes effect (default: today), so a process can be replayed deterministically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import rules as bundled_rules
+from assay.cert_cli import PASSWORD_ENV, PATH, data_option, print_issued
+from audits.blobs import Blobs
+from audits.casework import Casework
+from audits.decisions import Decisions
+from audits.engagements import Engagements, Verdict
+from audits.people import all_people, load_people
+from audits.store import Store, open_store
+from audits.views import history, status
+from certificates.awarding import Awarding
+from certificates.keys import load_signing_key, read_password
+from certificates.scheme import Scheme, load_scheme
+from engine.durable_engine import DurableInference
+from engine.errors import InputError, Problem
+from engine.reference import ReferenceInference
+from engine.rulepack import load_rule_pack
+from engine.sources import Clock, FixedClock, SystemClock
+
+DATE = click.DateTime(["%Y-%m-%d"])
+as_option = click.option("--as", "person", required=True, help="Id of the person acting (people table).")
+date_option = click.option(
+    "--date", "day", type=DATE, default=None, help="Day it takes effect (default today)."
+)
+attachments_option = click.option(
+    "--attachments",
+    type=PATH,
+    envvar="ASSAY_ATTACHMENTS",
+    default=None,
+    help="Attachment folder (default DATA/attachments; needed with a database URL; env ASSAY_ATTACHMENTS).",
+)
+rules_option = click.option("--rules", "rules_dir", type=PATH, default=None, help="Rule pack folder.")
+
+
+@dataclass(frozen=True)
+class Services:
+    """The store and the services over it, for one command."""
+
+    store: Store
+    clock: Clock
+    engagements: Engagements
+    decisions: Decisions
+    casework: Casework
+    awarding: Awarding
+
+
+def _services(
+    data: str, attachments: Path | None, day: dt.datetime | None, rules_dir: Path | None = None
+) -> Services:
+    """Open the store at ``data`` with its attachment folder, a clock and the rule pack."""
+    store = open_store(data)
+    folder = attachments
+    if folder is None and "://" not in data:
+        folder = Path(store.url.database or ".").parent / "attachments"
+    clock: Clock = FixedClock.at_date(day.date()) if day is not None else SystemClock()
+    rules = load_rule_pack(rules_dir or bundled_rules.bundled())
+    args = (store, Blobs(folder) if folder is not None else None, clock, rules)
+    return Services(store, clock, Engagements(*args), Decisions(*args), Casework(*args), Awarding(*args))
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+# People -----------------------------------------------------------------------------------
+
+
+@click.group("people", help="Who may act, and in which body roles.")
+def people_group() -> None:
+    """``assay people``."""
+
+
+@people_group.command("import")
+@click.argument("file", type=PATH)
+@click.option(
+    "--as", "person", default=None, help="Register administrator (not needed for the first import)."
+)
+@data_option
+@attachments_option
+def people_import(file: Path, person: str | None, data: str, attachments: Path | None) -> None:
+    """Add or update people from a YAML people file."""
+    outcome = _services(data, attachments, None).engagements.import_people(load_people(file), person)
+    _out(
+        f"people added: {', '.join(outcome['added']) or 'none'}; "
+        f"changed: {', '.join(outcome['changed']) or 'none'}"
+    )
+
+
+@people_group.command("list")
+@data_option
+def people_list(data: str) -> None:
+    """Everyone in the people table."""
+    table = Table(title="People")
+    for column in ("Id", "Name", "Organisation", "Community", "Body roles"):
+        table.add_column(column)
+    with open_store(data, create=False).read() as connection:
+        for p in all_people(connection):
+            table.add_row(p.id, p.name, p.organisation, p.community or "", ", ".join(sorted(p.roles)))
+    Console(width=140).print(table)
+
+
+# Engagements ------------------------------------------------------------------------------
+
+
+@click.group("engagement", help="Audit engagements from application to certificate.")
+def engagement_group() -> None:
+    """``assay engagement``."""
+
+
+@engagement_group.command("create")
+@click.option("--community", required=True, help="Community id (as in its evidence packs).")
+@click.option("--name", required=True, help="Community name.")
+@click.option("--scope", multiple=True, help="Characteristic in scope (repeat; default all encoded).")
+@as_option
+@date_option
+@data_option
+@attachments_option
+@rules_option
+def engagement_create(
+    community: str,
+    name: str,
+    scope: tuple[str, ...],
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+    rules_dir: Path | None,
+) -> None:
+    """Apply for certification (a submitter of the community)."""
+    eid = _services(data, attachments, day, rules_dir).engagements.create(person, community, name, scope)
+    _out(eid)
+
+
+@engagement_group.command("assign")
+@click.argument("engagement")
+@click.option("--lead", default=None, help="Lead auditor.")
+@click.option("--auditor", "auditors", multiple=True, help="Auditor (repeat).")
+@click.option("--reviewer", default=None, help="Reviewer who will decide (never on the audit team).")
+@as_option
+@date_option
+@data_option
+@attachments_option
+def engagement_assign(
+    engagement: str,
+    lead: str | None,
+    auditors: tuple[str, ...],
+    reviewer: str | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+) -> None:
+    """Assign the audit team and reviewer (a register administrator)."""
+    _services(data, attachments, day).engagements.assign(
+        person, engagement, lead=lead, auditors=auditors, reviewer=reviewer
+    )
+    _out(f"{engagement}: assigned")
+
+
+@engagement_group.command("submit")
+@click.argument("engagement")
+@click.argument("pack", type=PATH)
+@as_option
+@date_option
+@data_option
+@attachments_option
+def engagement_submit(
+    engagement: str, pack: Path, person: str, day: dt.datetime | None, data: str, attachments: Path | None
+) -> None:
+    """Submit an evidence pack as a new version (a submitter of the community)."""
+    version = _services(data, attachments, day).engagements.submit(person, engagement, pack)
+    _out(f"{engagement}: evidence version {version} stored")
+
+
+@engagement_group.command("verify")
+@click.argument("engagement")
+@click.argument("evidence", required=False)
+@click.option("--verdict", type=click.Choice(["accepted", "rejected"]), default=None)
+@click.option(
+    "--method", type=click.Choice(["document_review", "interview", "observation", "system_demonstration"])
+)
+@click.option("--reason", default=None, help="What was checked and found.")
+@click.option("--from", "from_file", type=PATH, default=None, help="JSON list of verdicts to record at once.")
+@as_option
+@date_option
+@data_option
+@attachments_option
+def engagement_verify(
+    engagement: str,
+    evidence: str | None,
+    verdict: str | None,
+    method: str | None,
+    reason: str | None,
+    from_file: Path | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+) -> None:
+    """Record an auditor's verdict on an item (or several, from a JSON file)."""
+    verdicts = _verdicts(evidence, verdict, method, reason, from_file)
+    seqs = _services(data, attachments, day).engagements.verify(person, engagement, verdicts)
+    _out(f"{engagement}: {len(seqs)} verdict(s) recorded")
+
+
+def _verdicts(
+    evidence: str | None, verdict: str | None, method: str | None, reason: str | None, from_file: Path | None
+) -> list[Verdict]:
+    if from_file is None:
+        missing = [
+            n
+            for n, v in (
+                ("EVIDENCE", evidence),
+                ("--verdict", verdict),
+                ("--method", method),
+                ("--reason", reason),
+            )
+            if v is None
+        ]
+        if missing:
+            raise InputError(
+                [Problem("verify", None, "", f"missing {', '.join(missing)} (or give --from FILE)")]
+            )
+        return [Verdict(evidence or "", verdict or "", method or "", reason or "")]
+    try:
+        entries = json.loads(from_file.read_text(encoding="utf-8"))
+        return [Verdict(e["evidence_id"], e["verdict"], e["method"], e["reason"]) for e in entries]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        message = f"not a JSON list of {{evidence_id, verdict, method, reason}}: {exc!r}"
+        raise InputError([Problem(str(from_file), None, "", message)]) from None
+
+
+@engagement_group.group("finding", help="Nonconformities: raise and close.")
+def finding_group() -> None:
+    """``assay engagement finding``."""
+
+
+@finding_group.command("raise")
+@click.argument("engagement")
+@click.option("--severity", type=click.Choice(["major", "minor"]), required=True)
+@click.option("--statement", required=True, help="The nonconformity.")
+@click.option("--due", type=DATE, required=True, help="Date it must be closed by.")
+@click.option("--characteristic", default=None)
+@click.option("--evidence", default=None, help="Evidence item concerned.")
+@as_option
+@date_option
+@data_option
+@attachments_option
+def finding_raise(
+    engagement: str,
+    severity: str,
+    statement: str,
+    due: dt.datetime,
+    characteristic: str | None,
+    evidence: str | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+) -> None:
+    """Raise a finding (an auditor on the team)."""
+    number = _services(data, attachments, day).casework.raise_finding(
+        person,
+        engagement,
+        severity=severity,
+        statement=statement,
+        due_on=due.date(),
+        characteristic=characteristic,
+        evidence_id=evidence,
+    )
+    _out(f"{engagement}: finding {number} raised")
+
+
+@finding_group.command("close")
+@click.argument("engagement")
+@click.argument("number", type=int)
+@click.option(
+    "--evidence", "evidence_ids", multiple=True, required=True, help="Accepted closure evidence (repeat)."
+)
+@click.option("--note", default="", help="How it was resolved.")
+@as_option
+@date_option
+@data_option
+@attachments_option
+def finding_close(
+    engagement: str,
+    number: int,
+    evidence_ids: tuple[str, ...],
+    note: str,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+) -> None:
+    """Close a finding on accepted evidence (the lead auditor)."""
+    _services(data, attachments, day).casework.close_finding(person, engagement, number, evidence_ids, note)
+    _out(f"{engagement}: finding {number} closed")
+
+
+def _engine(choice: str) -> DurableInference | ReferenceInference:
+    return DurableInference() if choice == "durable" else ReferenceInference()
+
+
+engine_choice = click.option("--engine", type=click.Choice(["durable", "reference"]), default="durable")
+
+
+@engagement_group.command("evaluate")
+@click.argument("engagement")
+@click.option("--as-of", "as_of", type=DATE, default=None, help="Assessment date (default: --date).")
+@as_option
+@date_option
+@data_option
+@attachments_option
+@rules_option
+@engine_choice
+def engagement_evaluate(
+    engagement: str,
+    as_of: dt.datetime | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+    rules_dir: Path | None,
+    engine: str,
+) -> None:
+    """Evaluate the latest evidence with its verdicts (the lead auditor)."""
+    services = _services(data, attachments, day, rules_dir)
+    record = services.decisions.evaluate(
+        person, engagement, _engine(engine), as_of=as_of.date() if as_of else None
+    )
+    _print_levels(record.number, record.purpose, record.levels)
+
+
+@engagement_group.command("surveil")
+@click.argument("engagement")
+@click.option("--as-of", "as_of", type=DATE, default=None, help="Assessment date (default: --date).")
+@as_option
+@date_option
+@data_option
+@attachments_option
+@rules_option
+@engine_choice
+def engagement_surveil(
+    engagement: str,
+    as_of: dt.datetime | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+    rules_dir: Path | None,
+    engine: str,
+) -> None:
+    """Surveillance: re-evaluate on the current evidence against the certified levels (lead auditor)."""
+    services = _services(data, attachments, day, rules_dir)
+    record = services.decisions.evaluate(
+        person, engagement, _engine(engine), as_of=as_of.date() if as_of else None, surveillance=True
+    )
+    _print_levels(record.number, record.purpose, record.levels)
+    for cid, (was, now) in record.lower_than_certified.items():
+        _out(f"  {cid}: certified {was}, now {now}: lower than certified")
+
+
+def _print_levels(number: int, purpose: str, levels: dict[str, int | None]) -> None:
+    _out(f"evaluation {number} ({purpose}): " + ", ".join(f"{c}={v}" for c, v in levels.items()))
+
+
+@engagement_group.command("decide")
+@click.argument("engagement")
+@click.option("--outcome", type=click.Choice(["certify", "maintain", "refuse"]), required=True)
+@click.option("--reason", required=True)
+@as_option
+@date_option
+@data_option
+@attachments_option
+@rules_option
+def engagement_decide(
+    engagement: str,
+    outcome: str,
+    reason: str,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+    rules_dir: Path | None,
+) -> None:
+    """Decide on the latest evaluation (the assigned reviewer, never on the audit team)."""
+    number = _services(data, attachments, day, rules_dir).decisions.decide(
+        person, engagement, outcome, reason
+    )
+    _out(f"{engagement}: decision {number}: {outcome}")
+
+
+@engagement_group.command("issue")
+@click.argument("engagement")
+@click.option("--key", "key_path", type=PATH, required=True, help="PKCS#12 signing key.")
+@click.option(
+    "--password-env", default=None, help=f"Variable with the key's password (default {PASSWORD_ENV})."
+)
+@click.option("--password-file", type=PATH, default=None, help="File holding the password.")
+@click.option("--body", required=True, help="The certification body, as it signs.")
+@click.option("--lang", type=click.Choice(["en", "en+zh"]), default="en", show_default=True)
+@click.option("--scheme", "scheme_file", type=PATH, default=None, help="Scheme file.")
+@click.option("--out", type=PATH, default=None, help="PDF to write (default NUMBER.pdf).")
+@as_option
+@date_option
+@data_option
+@attachments_option
+@rules_option
+def engagement_issue(
+    engagement: str,
+    key_path: Path,
+    password_env: str | None,
+    password_file: Path | None,
+    body: str,
+    lang: str,
+    scheme_file: Path | None,
+    out: Path | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+    rules_dir: Path | None,
+) -> None:
+    """Issue the certificate a positive decision calls for (a register administrator)."""
+    services = _services(data, attachments, day, rules_dir)
+    env = password_env or (None if password_file else PASSWORD_ENV)
+    key = load_signing_key(key_path, read_password(env, password_file))
+    issued = services.awarding.issue(
+        person,
+        engagement,
+        key,
+        body=body,
+        language="en+zh" if lang == "en+zh" else "en",
+        out=out or Path(f"{engagement}.pdf"),
+        scheme=load_scheme(scheme_file) if scheme_file else Scheme(),
+    )
+    print_issued(Console(width=140), issued)
+
+
+@engagement_group.command("case")
+@click.argument("engagement")
+@click.option("--kind", type=click.Choice(["complaint", "appeal"]), required=True)
+@click.option("--from", "party", required=True, help="Who raised it.")
+@click.option("--subject", required=True)
+@click.option("--decision", type=int, default=None, help="The decision appealed against.")
+@as_option
+@date_option
+@data_option
+@attachments_option
+def engagement_case(
+    engagement: str,
+    kind: str,
+    party: str,
+    subject: str,
+    decision: int | None,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+) -> None:
+    """Record a complaint or an appeal (a register administrator)."""
+    number = _services(data, attachments, day).casework.record_case(
+        person, engagement, kind, party, subject, decision
+    )
+    _out(f"{engagement}: {kind} {number} recorded")
+
+
+@engagement_group.command("resolve")
+@click.argument("engagement")
+@click.argument("case", type=int)
+@click.option("--resolution", required=True)
+@as_option
+@date_option
+@data_option
+@attachments_option
+def engagement_resolve(
+    engagement: str,
+    case: int,
+    resolution: str,
+    person: str,
+    day: dt.datetime | None,
+    data: str,
+    attachments: Path | None,
+) -> None:
+    """Resolve a complaint or appeal (an appeal only by someone not involved in the decision)."""
+    _services(data, attachments, day).casework.resolve_case(person, engagement, case, resolution)
+    _out(f"{engagement}: case {case} resolved")
+
+
+@engagement_group.command("status")
+@click.argument("engagement")
+@date_option
+@data_option
+def engagement_status(engagement: str, day: dt.datetime | None, data: str) -> None:
+    """Where an engagement stands, as JSON."""
+    on = day.date() if day else SystemClock().now().date()
+    with open_store(data, create=False).read() as connection:
+        sys.stdout.write(json.dumps(status(connection, engagement, on), indent=2) + "\n")
+
+
+@engagement_group.command("history")
+@click.argument("engagement")
+@data_option
+def engagement_history(engagement: str, data: str) -> None:
+    """Levels at every evaluation, with what changed and why."""
+    with open_store(data, create=False).read() as connection:
+        entries = history(connection, engagement)
+    for entry in entries:
+        _out(
+            f"evaluation {entry.number} ({entry.purpose}) as of {entry.as_of}, "
+            f"evidence version {entry.version}, "
+            f"rule pack {entry.rule_pack_digest[:19]}"
+        )
+        for kind, ids in entry.evidence.items():
+            _out(f"  evidence {kind}: {', '.join(ids)}")
+        for e, (was, now) in entry.verdicts.items():
+            _out(f"  verification changed: {e} {was or 'unverified'} -> {now or 'unverified'}")
+        if entry.rule_pack_changed:
+            _out("  rule pack changed")
+        for change in entry.level_changes:
+            _out(
+                f"  {change.characteristic}: {change.before} -> {change.after} because "
+                + "; ".join(change.causes)
+            )
+        if entry.number > 1 and not entry.level_changes:
+            _out("  no level changed")

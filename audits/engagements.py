@@ -1,0 +1,308 @@
+"""Audit engagements: application, audit team, evidence versions and auditors' verdicts.
+
+The certification process from application to certificate runs through three services over one
+store: :class:`Engagements` (here), :class:`audits.decisions.Decisions` (evaluations, decisions,
+issuing) and :class:`audits.casework.Casework` (findings, complaints, appeals).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Connection
+
+from audits.authority import (
+    as_auditor,
+    as_register_administrator,
+    as_submitter,
+    audit_team,
+)
+from audits.operations import Operations, next_number
+from audits.people import PersonEntry, all_people, find_person, upsert_people
+from audits.schema import (
+    attachments,
+    engagement_roles,
+    engagements,
+    pack_versions,
+    verifications,
+)
+from audits.store import append_trail
+from audits.versions import (
+    changes,
+    item_digests,
+    latest_version,
+    manifest_json,
+    read_submission,
+    store_attachments,
+)
+
+VERDICTS = ("accepted", "rejected")
+METHODS = ("document_review", "interview", "observation", "system_demonstration")
+
+
+class Engagements(Operations):
+    """Applying, assigning the team, submitting evidence and verifying it."""
+
+    # People -------------------------------------------------------------------------------
+
+    def import_people(self, entries: Sequence[PersonEntry], person_id: str | None) -> dict[str, list[str]]:
+        """Add or update people. The first import into an empty store sets the register up and
+        needs no one; after that only a register administrator may change who is who."""
+        with self._operation("import people", "", person_id or "") as (connection, _):
+            if all_people(connection):
+                acting = as_register_administrator(connection, person_id or "", "import people")
+                actor = acting.actor
+            else:
+                actor = f"{person_id or 'setup'} (initial people file)"
+            outcome = upsert_people(connection, list(entries))
+            append_trail(connection, self.clock, actor, [("people.imported", outcome)])
+            return outcome
+
+    # Application and team -----------------------------------------------------------------
+
+    def create(self, person_id: str, community_id: str, community_name: str, scope: Sequence[str]) -> str:
+        """Apply for certification of ``scope`` (all encoded characteristics when empty)."""
+        with self._operation("apply", "", person_id) as (connection, attempt):
+            acting = self._refuse_unless(
+                attempt, lambda: as_submitter(connection, person_id, community_id, "apply")
+            )
+            chosen = list(scope) or list(self.rules.characteristics)
+            unknown = sorted(set(chosen) - set(self.rules.characteristics))
+            if unknown:
+                raise self._refusal(
+                    attempt, f"scope names characteristics the rule pack does not encode: {unknown}"
+                )
+            engagement_id = _next_engagement_id(connection, self.today().year)
+            attempt.engagement = engagement_id
+            connection.execute(
+                insert(engagements),
+                {
+                    "id": engagement_id,
+                    "community_id": community_id,
+                    "community_name": community_name,
+                    "model": self.rules.id,
+                    "standard": self.rules.model.standard,
+                    "scope": json.dumps(sorted(chosen)),
+                    "applied_on": self.today(),
+                    "applicant": person_id,
+                },
+            )
+            self._trail(
+                connection,
+                acting,
+                "engagement.applied",
+                {
+                    "engagement": engagement_id,
+                    "community": community_id,
+                    "model": self.rules.id,
+                    "scope": sorted(chosen),
+                },
+            )
+            return engagement_id
+
+    def assign(
+        self,
+        person_id: str,
+        engagement_id: str,
+        *,
+        lead: str | None,
+        auditors: Sequence[str],
+        reviewer: str | None,
+    ) -> None:
+        """Assign the audit team and the reviewer; roles add up, and separation holds over all of them."""
+        with self._operation("assign", engagement_id, person_id) as (connection, attempt):
+            acting = self._refuse_unless(
+                attempt, lambda: as_register_administrator(connection, person_id, "assign an audit team")
+            )
+            self._engagement(connection, attempt)
+            wanted = [("lead_auditor", p) for p in ([lead] if lead else [])]
+            wanted += [("auditor", p) for p in auditors]
+            wanted += [("reviewer", p) for p in ([reviewer] if reviewer else [])]
+            if not wanted:
+                raise self._refusal(attempt, "nothing to assign: give a lead auditor, auditors or a reviewer")
+            team = audit_team(connection, engagement_id)
+            for role, pid in wanted:
+                team.setdefault(pid, set()).add(role)
+            problems = self._team_problems(connection, team)
+            if problems:
+                raise self._refusal(attempt, "; ".join(problems))
+            existing = {
+                (r.role, r.person_id)
+                for r in connection.execute(
+                    select(engagement_roles).where(engagement_roles.c.engagement_id == engagement_id)
+                )
+            }
+            new = [(role, pid) for role, pid in wanted if (role, pid) not in existing]
+            if new:
+                connection.execute(
+                    insert(engagement_roles),
+                    [
+                        {
+                            "engagement_id": engagement_id,
+                            "person_id": pid,
+                            "role": role,
+                            "assigned_on": self.today(),
+                        }
+                        for role, pid in new
+                    ],
+                )
+            self._trail(
+                connection,
+                acting,
+                "engagement.assigned",
+                {"engagement": engagement_id, "assigned": [{"person": p, "role": r} for r, p in new]},
+            )
+
+    def _team_problems(self, connection: Connection, team: dict[str, set[str]]) -> list[str]:
+        problems = []
+        leads = sorted(p for p, roles in team.items() if "lead_auditor" in roles)
+        if len(leads) > 1:
+            problems.append(f"an engagement has one lead auditor, not {', '.join(leads)}")
+        for pid, roles in sorted(team.items()):
+            person = find_person(connection, pid)
+            if person is None:
+                problems.append(f"{pid} is not in the people table")
+                continue
+            if person.community is not None:
+                problems.append(f"{pid} belongs to community {person.community} and cannot audit or decide")
+            if roles & {"lead_auditor", "auditor"} and "auditor" not in person.roles:
+                problems.append(f"{pid} does not hold the auditor role")
+            if "reviewer" in roles and "reviewer" not in person.roles:
+                problems.append(f"{pid} does not hold the reviewer role")
+            if "reviewer" in roles and roles & {"lead_auditor", "auditor"}:
+                problems.append(f"{pid} cannot both audit and decide (separation of duties)")
+        return problems
+
+    # Evidence -----------------------------------------------------------------------------
+
+    def submit(self, person_id: str, engagement_id: str, location: Path) -> int:
+        """Store a new evidence version from a pack folder or zip; returns its number.
+
+        Attachments are copied into the content-addressed folder before the transaction that
+        makes the version visible, so a committed version never names a missing file.
+        """
+        submission = read_submission(location)
+        with self._operation("submit evidence", engagement_id, person_id) as (connection, attempt):
+            row = self._engagement(connection, attempt)
+            acting = self._refuse_unless(
+                attempt, lambda: as_submitter(connection, person_id, row.community_id, "submit evidence")
+            )
+            pack = submission.pack
+            problems = []
+            if pack.community.id != row.community_id:
+                problems.append(
+                    f"the pack is about {pack.community.id}, the engagement about {row.community_id}"
+                )
+            if pack.model != row.model:
+                problems.append(f"the pack is prepared for {pack.model}, the engagement is for {row.model}")
+            if pack.verifications:
+                problems.append(
+                    f"the pack carries {len(pack.verifications)} verifications: a community never "
+                    "verifies its own evidence (auditors record verdicts in the engagement)"
+                )
+            previous = latest_version(connection, engagement_id)
+            if previous is not None and previous[2] == submission.digest:
+                problems.append(f"the pack is identical to version {previous[0]}")
+            if problems:
+                raise self._refusal(attempt, "; ".join(problems))
+            stored = store_attachments(submission, self._blobs())
+            known = set(
+                connection.execute(
+                    select(attachments.c.sha256).where(attachments.c.sha256.in_(list(stored)))
+                ).scalars()
+            )
+            fresh = [
+                {"sha256": sha, "size": size} for sha, size in sorted(stored.items()) if sha not in known
+            ]
+            if fresh:
+                connection.execute(insert(attachments), fresh)
+            version = 1 if previous is None else previous[0] + 1
+            connection.execute(
+                insert(pack_versions),
+                {
+                    "engagement_id": engagement_id,
+                    "version": version,
+                    "pack_digest": submission.digest,
+                    "manifest": manifest_json(pack),
+                    "items": len(pack.items),
+                    "submitted_by": person_id,
+                    "submitted_on": self.today(),
+                },
+            )
+            self._trail(
+                connection,
+                acting,
+                "evidence.submitted",
+                {
+                    "engagement": engagement_id,
+                    "version": version,
+                    "digest": submission.digest,
+                    "items": len(pack.items),
+                    "attachments": sorted(stored),
+                    "changes": changes(previous[1] if previous else None, pack),
+                },
+            )
+            return version
+
+    def verify(self, person_id: str, engagement_id: str, verdicts: Sequence[Verdict]) -> list[int]:
+        """Record an auditor's verdicts on items of the latest version, all or none; returns
+        their sequence numbers. Each verdict gets its own trail record."""
+        with self._operation("verify evidence", engagement_id, person_id) as (connection, attempt):
+            self._engagement(connection, attempt)
+            acting = self._refuse_unless(
+                attempt, lambda: as_auditor(connection, person_id, engagement_id, "verify evidence")
+            )
+            latest = latest_version(connection, engagement_id)
+            digests = item_digests(latest[1]) if latest else {}
+            problems = [] if verdicts else ["no verdicts given"]
+            for v in verdicts:
+                problems += [f"{v.evidence_id}: {p}" for p in _verdict_problems(v, digests)]
+            if problems or latest is None:
+                raise self._refusal(attempt, "; ".join(problems or ["no evidence has been submitted"]))
+            first = next_number(connection, verifications.c.seq, verifications.c.engagement_id, engagement_id)
+            rows, events = [], []
+            for seq, v in enumerate(verdicts, start=first):
+                row = {"evidence_id": v.evidence_id, "item_digest": digests[v.evidence_id]}
+                row |= {"verdict": v.verdict, "method": v.method, "reason": v.reason.strip()}
+                rows.append({**row, "engagement_id": engagement_id, "seq": seq, "auditor": person_id})
+                events.append(
+                    ("evidence.verified", {**row, "engagement": engagement_id, "version": latest[0]})
+                )
+            today = self.today()
+            connection.execute(insert(verifications), [{**r, "verified_on": today} for r in rows])
+            append_trail(connection, self.clock, acting.actor, events)
+            return list(range(first, first + len(rows)))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An auditor's verdict on one item, as given to :meth:`Engagements.verify`."""
+
+    evidence_id: str
+    verdict: str
+    method: str
+    reason: str
+
+
+def _verdict_problems(v: Verdict, digests: dict[str, str]) -> list[str]:
+    problems = []
+    if v.evidence_id not in digests:
+        problems.append("not an item of the latest evidence version")
+    if v.verdict not in VERDICTS:
+        problems.append(f"verdict must be one of {', '.join(VERDICTS)}, not {v.verdict!r}")
+    if v.method not in METHODS:
+        problems.append(f"method must be one of {', '.join(METHODS)}, not {v.method!r}")
+    if not v.reason.strip():
+        problems.append("a reason is required")
+    return problems
+
+
+def _next_engagement_id(connection: Connection, year: int) -> str:
+    prefix = f"ENG-{year}-"
+    ids = connection.execute(select(engagements.c.id).where(engagements.c.id.like(f"{prefix}%"))).scalars()
+    highest = max((int(i[len(prefix) :]) for i in ids), default=0)
+    return f"{prefix}{highest + 1:04d}"
