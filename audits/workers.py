@@ -6,18 +6,22 @@ runs each evaluation in a worker process of a :class:`~concurrent.futures.Proces
 worker loads the rule pack once (the pool initializer) and keeps one :class:`DurableInference`, whose
 rulesets it compiles up front.
 
-Start method: ``forkserver`` with this module preloaded in the server. Never ``fork``: a child must not
-inherit the parent's durable_rules state (registered rulesets, live sessions, the lock held by another
-thread). The fork server is a fresh interpreter that only imports modules, registers nothing and starts
-no thread, so children forked from it start clean; measured on two cores, a pool of 2 whose workers
-have loaded and compiled the bundled rule pack is ready in ~0.7 s with forkserver (~0.6 s after the
-first pool, when the server is up) against ~1.5 s with ``spawn``, which pays interpreter start-up and
-every import in each worker, and again at each rebuild after a crash.
+Start method: ``forkserver``, with this module (so the engine and durable_rules) preloaded in the
+server. Never ``fork``: a child must not inherit the parent's durable_rules state (registered rulesets,
+live sessions, a lock held by another thread). The fork server is a fresh interpreter that only imports
+modules, registers nothing and starts no thread, so children forked from it start clean. Measured on
+two cores (Python 3.11): the CPU a worker spends before its first job (interpreter, imports, loading
+and compiling the bundled rule pack) is ~0.50 s with the preloaded fork server, ~0.72 s without the
+preload and ~0.75-0.85 s with ``spawn``; a pool of 2 is ready in ~0.5 s (~0.7 s for the first pool,
+which also starts the server) against ~0.8 s with ``spawn``, and the difference recurs at every
+rebuild after a crash. As with ``spawn``, workers still import the caller's ``__main__`` module, so it
+must keep its work under ``if __name__ == "__main__"``.
 
 Crashes and retries. When a worker dies, the executor fails every unfinished future with
 ``BrokenProcessPool`` and terminates the other workers. Each worker writes the sequence number of
 the job it is running into a shared slot, so after a breakage the batch knows which jobs were
-actually running and which worker process ran each. The rule:
+actually running and which worker process ran each; exit codes come from the executor's (private)
+table of worker processes, as no public API gives them. The rule:
 
 - a job whose own worker died (any exit other than the SIGTERM the executor sends to the survivors) is
   *charged* an attempt; jobs running in the survivors and jobs merely queued are resubmitted uncharged;
@@ -28,7 +32,7 @@ actually running and which worker process ran each. The rule:
   least one job, so a batch always ends.
 
 ``attempts`` on an outcome counts the times the job was started in a worker (a job interrupted while
-a sibling crashed was run twice and says so; it is never failed for the sibling's crash). An ordinary
+a sibling crashed was run twice and says so, but is not charged for the sibling's crash). An ordinary
 exception from the evaluator (an :class:`AssayError` for a bad pack, or a bug) is not retried: it is a
 :class:`Failed` carrying the message.
 
