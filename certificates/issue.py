@@ -32,7 +32,7 @@ from engine.errors import InputError, OutputError, Problem
 from engine.result import Result
 from engine.rulepack import RulePack
 from engine.trail import verify_lines
-from evidence_schemas.writer import atomic_write
+from evidence_schemas.writer import publish, stage
 
 RESULT_FILE = "result.json"
 TRAIL_FILE = "trail.jsonl"
@@ -148,7 +148,7 @@ def issue_certificate(
     it writes (an engagement's link to the certificate) commits or rolls back with it.
     """
     check_decision(evaluated, rules, decision)
-    written: Path | None = None
+    staged: Path | None = None
     try:
         with register.issuing(scheme, decision.issued_on, actor) as issuing:
             certificate = build_certificate(
@@ -172,13 +172,23 @@ def issue_certificate(
             issuing.record(certificate, sha)
             if on_record is not None:
                 on_record(issuing.connection, certificate)
-            atomic_write(path, pdf)
-            written = path
+            # Written in full while the register can still roll back, but under a temporary
+            # name: the PDF gets its real name only once the certificate is committed, so a
+            # certificate file always has its register entry, even if the process is killed.
+            staged = stage(path, pdf)
     except BaseException:
         # The register rolled back, so the file must not outlive it either.
-        if written is not None:
-            written.unlink(missing_ok=True)
+        if staged is not None:
+            staged.unlink(missing_ok=True)
         raise
+    assert staged is not None  # the block ran to its end
+    try:
+        publish(staged, path)
+    except OSError as exc:
+        raise OutputError(
+            f"certificate {certificate.number} is issued and recorded, but its PDF could not be put "
+            f"at {path} ({exc}); it is at {staged} (sha256 {sha})"
+        ) from exc
     return Issued(certificate, path, sha)
 
 

@@ -44,13 +44,39 @@ def write_manifest(folder: Path, pack: EvidencePack, fmt: Format) -> Path:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file and a rename."""
+    temporary = stage(path, data)
+    try:
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def stage(path: Path, data: bytes) -> Path:
+    """Write ``data`` in full, flushed to disk, to a new temporary file beside ``path``; returns it.
+
+    The temporary name starts with ``.<name>.``: a crash leaves at most such a file, never a
+    partial one under ``path``.
+    """
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return Path(temporary)
+
+
+def publish(staged: Path, path: Path) -> None:
+    """Give a staged file its final name, never replacing a file there (``FileExistsError``), and
+    make the new name durable."""
+    os.link(staged, path)  # unlike a rename, a link fails if the name is taken
+    staged.unlink()
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
