@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import click
+import sqlalchemy.exc
 from rich.console import Console
 from rich.table import Table
 
@@ -289,6 +290,12 @@ def run(argv: list[str]) -> int:
     except AssayError as exc:
         sys.stderr.write(f"assay: {exc}\n")
         return next((code for cls, code in EXIT_CODES if isinstance(exc, cls)), 1)
+    except sqlalchemy.exc.OperationalError as exc:
+        # The database is unreachable or locked past the busy timeout: say so in one line (the
+        # driver's message names host and port, never the password), not with a traceback.
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        sys.stderr.write(f"assay: the store cannot be used: {reason}\n")
+        return 7
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:

@@ -10,75 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-import rules as bundled_rules
+from assay.casework_cli import case_command, finding_group, resolve_command
 from assay.cert_cli import PASSWORD_ENV, PATH, data_option, print_issued
-from audits.blobs import Blobs
-from audits.casework import Casework
-from audits.decisions import Decisions
-from audits.engagements import Engagements, Verdict
+from assay.services import (
+    DATE,
+    as_option,
+    attachments_option,
+    date_option,
+    out,
+    rules_option,
+    services_for,
+)
+from audits.engagements import Verdict
 from audits.people import all_people, load_people
-from audits.store import Store, open_store
+from audits.store import open_store
 from audits.views import history, status
-from certificates.awarding import Awarding
 from certificates.keys import load_signing_key, read_password
 from certificates.scheme import Scheme, load_scheme
 from engine.durable_engine import DurableInference
 from engine.errors import InputError, Problem
 from engine.reference import ReferenceInference
-from engine.rulepack import load_rule_pack
-from engine.sources import Clock, FixedClock, SystemClock
-
-DATE = click.DateTime(["%Y-%m-%d"])
-as_option = click.option("--as", "person", required=True, help="Id of the person acting (people table).")
-date_option = click.option(
-    "--date", "day", type=DATE, default=None, help="Day it takes effect (default today)."
-)
-attachments_option = click.option(
-    "--attachments",
-    type=PATH,
-    envvar="ASSAY_ATTACHMENTS",
-    default=None,
-    help="Attachment folder (default DATA/attachments; needed with a database URL; env ASSAY_ATTACHMENTS).",
-)
-rules_option = click.option("--rules", "rules_dir", type=PATH, default=None, help="Rule pack folder.")
-
-
-@dataclass(frozen=True)
-class Services:
-    """The store and the services over it, for one command."""
-
-    store: Store
-    clock: Clock
-    engagements: Engagements
-    decisions: Decisions
-    casework: Casework
-    awarding: Awarding
-
-
-def _services(
-    data: str, attachments: Path | None, day: dt.datetime | None, rules_dir: Path | None = None
-) -> Services:
-    """Open the store at ``data`` with its attachment folder, a clock and the rule pack."""
-    store = open_store(data)
-    folder = attachments
-    if folder is None and "://" not in data:
-        folder = Path(store.url.database or ".").parent / "attachments"
-    clock: Clock = FixedClock.at_date(day.date()) if day is not None else SystemClock()
-    rules = load_rule_pack(rules_dir or bundled_rules.bundled())
-    args = (store, Blobs(folder) if folder is not None else None, clock, rules)
-    return Services(store, clock, Engagements(*args), Decisions(*args), Casework(*args), Awarding(*args))
-
-
-def _out(text: str) -> None:
-    sys.stdout.write(text + "\n")
-
+from engine.sources import SystemClock
 
 # People -----------------------------------------------------------------------------------
 
@@ -97,8 +55,8 @@ def people_group() -> None:
 @attachments_option
 def people_import(file: Path, person: str | None, data: str, attachments: Path | None) -> None:
     """Add or update people from a YAML people file."""
-    outcome = _services(data, attachments, None).engagements.import_people(load_people(file), person)
-    _out(
+    outcome = services_for(data, attachments, None).engagements.import_people(load_people(file), person)
+    out(
         f"people added: {', '.join(outcome['added']) or 'none'}; "
         f"changed: {', '.join(outcome['changed']) or 'none'}"
     )
@@ -125,6 +83,11 @@ def engagement_group() -> None:
     """``assay engagement``."""
 
 
+engagement_group.add_command(finding_group)
+engagement_group.add_command(case_command)
+engagement_group.add_command(resolve_command)
+
+
 @engagement_group.command("create")
 @click.option("--community", required=True, help="Community id (as in its evidence packs).")
 @click.option("--name", required=True, help="Community name.")
@@ -145,8 +108,8 @@ def engagement_create(
     rules_dir: Path | None,
 ) -> None:
     """Apply for certification (a submitter of the community)."""
-    eid = _services(data, attachments, day, rules_dir).engagements.create(person, community, name, scope)
-    _out(eid)
+    eid = services_for(data, attachments, day, rules_dir).engagements.create(person, community, name, scope)
+    out(eid)
 
 
 @engagement_group.command("assign")
@@ -169,10 +132,10 @@ def engagement_assign(
     attachments: Path | None,
 ) -> None:
     """Assign the audit team and reviewer (a register administrator)."""
-    _services(data, attachments, day).engagements.assign(
+    services_for(data, attachments, day).engagements.assign(
         person, engagement, lead=lead, auditors=auditors, reviewer=reviewer
     )
-    _out(f"{engagement}: assigned")
+    out(f"{engagement}: assigned")
 
 
 @engagement_group.command("submit")
@@ -186,8 +149,8 @@ def engagement_submit(
     engagement: str, pack: Path, person: str, day: dt.datetime | None, data: str, attachments: Path | None
 ) -> None:
     """Submit an evidence pack as a new version (a submitter of the community)."""
-    version = _services(data, attachments, day).engagements.submit(person, engagement, pack)
-    _out(f"{engagement}: evidence version {version} stored")
+    version = services_for(data, attachments, day).engagements.submit(person, engagement, pack)
+    out(f"{engagement}: evidence version {version} stored")
 
 
 @engagement_group.command("verify")
@@ -217,8 +180,8 @@ def engagement_verify(
 ) -> None:
     """Record an auditor's verdict on an item (or several, from a JSON file)."""
     verdicts = _verdicts(evidence, verdict, method, reason, from_file)
-    seqs = _services(data, attachments, day).engagements.verify(person, engagement, verdicts)
-    _out(f"{engagement}: {len(seqs)} verdict(s) recorded")
+    seqs = services_for(data, attachments, day).engagements.verify(person, engagement, verdicts)
+    out(f"{engagement}: {len(seqs)} verdict(s) recorded")
 
 
 def _verdicts(
@@ -248,73 +211,6 @@ def _verdicts(
         raise InputError([Problem(str(from_file), None, "", message)]) from None
 
 
-@engagement_group.group("finding", help="Nonconformities: raise and close.")
-def finding_group() -> None:
-    """``assay engagement finding``."""
-
-
-@finding_group.command("raise")
-@click.argument("engagement")
-@click.option("--severity", type=click.Choice(["major", "minor"]), required=True)
-@click.option("--statement", required=True, help="The nonconformity.")
-@click.option("--due", type=DATE, required=True, help="Date it must be closed by.")
-@click.option("--characteristic", default=None)
-@click.option("--evidence", default=None, help="Evidence item concerned.")
-@as_option
-@date_option
-@data_option
-@attachments_option
-def finding_raise(
-    engagement: str,
-    severity: str,
-    statement: str,
-    due: dt.datetime,
-    characteristic: str | None,
-    evidence: str | None,
-    person: str,
-    day: dt.datetime | None,
-    data: str,
-    attachments: Path | None,
-) -> None:
-    """Raise a finding (an auditor on the team)."""
-    number = _services(data, attachments, day).casework.raise_finding(
-        person,
-        engagement,
-        severity=severity,
-        statement=statement,
-        due_on=due.date(),
-        characteristic=characteristic,
-        evidence_id=evidence,
-    )
-    _out(f"{engagement}: finding {number} raised")
-
-
-@finding_group.command("close")
-@click.argument("engagement")
-@click.argument("number", type=int)
-@click.option(
-    "--evidence", "evidence_ids", multiple=True, required=True, help="Accepted closure evidence (repeat)."
-)
-@click.option("--note", default="", help="How it was resolved.")
-@as_option
-@date_option
-@data_option
-@attachments_option
-def finding_close(
-    engagement: str,
-    number: int,
-    evidence_ids: tuple[str, ...],
-    note: str,
-    person: str,
-    day: dt.datetime | None,
-    data: str,
-    attachments: Path | None,
-) -> None:
-    """Close a finding on accepted evidence (the lead auditor)."""
-    _services(data, attachments, day).casework.close_finding(person, engagement, number, evidence_ids, note)
-    _out(f"{engagement}: finding {number} closed")
-
-
 def _engine(choice: str) -> DurableInference | ReferenceInference:
     return DurableInference() if choice == "durable" else ReferenceInference()
 
@@ -322,64 +218,52 @@ def _engine(choice: str) -> DurableInference | ReferenceInference:
 engine_choice = click.option("--engine", type=click.Choice(["durable", "reference"]), default="durable")
 
 
-@engagement_group.command("evaluate")
-@click.argument("engagement")
-@click.option("--as-of", "as_of", type=DATE, default=None, help="Assessment date (default: --date).")
-@as_option
-@date_option
-@data_option
-@attachments_option
-@rules_option
-@engine_choice
-def engagement_evaluate(
-    engagement: str,
-    as_of: dt.datetime | None,
-    person: str,
-    day: dt.datetime | None,
-    data: str,
-    attachments: Path | None,
-    rules_dir: Path | None,
-    engine: str,
-) -> None:
-    """Evaluate the latest evidence with its verdicts (the lead auditor)."""
-    services = _services(data, attachments, day, rules_dir)
-    record = services.decisions.evaluate(
-        person, engagement, _engine(engine), as_of=as_of.date() if as_of else None
-    )
-    _print_levels(record.number, record.purpose, record.levels)
+def _evaluation_command(name: str, surveillance: bool, summary: str) -> None:
+    """``evaluate`` and ``surveil``: the same evaluation, a surveillance one also compares the
+    levels with those certified."""
+
+    @engagement_group.command(name, help=summary)
+    @click.argument("engagement")
+    @click.option("--as-of", "as_of", type=DATE, default=None, help="Assessment date (default: --date).")
+    @as_option
+    @date_option
+    @data_option
+    @attachments_option
+    @rules_option
+    @engine_choice
+    def command(
+        engagement: str,
+        as_of: dt.datetime | None,
+        person: str,
+        day: dt.datetime | None,
+        data: str,
+        attachments: Path | None,
+        rules_dir: Path | None,
+        engine: str,
+    ) -> None:
+        services = services_for(data, attachments, day, rules_dir)
+        record = services.decisions.evaluate(
+            person,
+            engagement,
+            _engine(engine),
+            as_of=as_of.date() if as_of else None,
+            surveillance=surveillance,
+        )
+        _print_levels(record.number, record.purpose, record.levels)
+        for cid, (was, now) in record.lower_than_certified.items():
+            out(f"  {cid}: certified {was}, now {now}: lower than certified")
 
 
-@engagement_group.command("surveil")
-@click.argument("engagement")
-@click.option("--as-of", "as_of", type=DATE, default=None, help="Assessment date (default: --date).")
-@as_option
-@date_option
-@data_option
-@attachments_option
-@rules_option
-@engine_choice
-def engagement_surveil(
-    engagement: str,
-    as_of: dt.datetime | None,
-    person: str,
-    day: dt.datetime | None,
-    data: str,
-    attachments: Path | None,
-    rules_dir: Path | None,
-    engine: str,
-) -> None:
-    """Surveillance: re-evaluate on the current evidence against the certified levels (lead auditor)."""
-    services = _services(data, attachments, day, rules_dir)
-    record = services.decisions.evaluate(
-        person, engagement, _engine(engine), as_of=as_of.date() if as_of else None, surveillance=True
-    )
-    _print_levels(record.number, record.purpose, record.levels)
-    for cid, (was, now) in record.lower_than_certified.items():
-        _out(f"  {cid}: certified {was}, now {now}: lower than certified")
+_evaluation_command("evaluate", False, "Evaluate the latest evidence with its verdicts (the lead auditor).")
+_evaluation_command(
+    "surveil",
+    True,
+    "Surveillance: re-evaluate on the current evidence against the certified levels (lead auditor).",
+)
 
 
 def _print_levels(number: int, purpose: str, levels: dict[str, int | None]) -> None:
-    _out(f"evaluation {number} ({purpose}): " + ", ".join(f"{c}={v}" for c, v in levels.items()))
+    out(f"evaluation {number} ({purpose}): " + ", ".join(f"{c}={v}" for c, v in levels.items()))
 
 
 @engagement_group.command("decide")
@@ -402,10 +286,10 @@ def engagement_decide(
     rules_dir: Path | None,
 ) -> None:
     """Decide on the latest evaluation (the assigned reviewer, never on the audit team)."""
-    number = _services(data, attachments, day, rules_dir).decisions.decide(
+    number = services_for(data, attachments, day, rules_dir).decisions.decide(
         person, engagement, outcome, reason
     )
-    _out(f"{engagement}: decision {number}: {outcome}")
+    out(f"{engagement}: decision {number}: {outcome}")
 
 
 @engagement_group.command("issue")
@@ -440,7 +324,7 @@ def engagement_issue(
     rules_dir: Path | None,
 ) -> None:
     """Issue the certificate a positive decision calls for (a register administrator)."""
-    services = _services(data, attachments, day, rules_dir)
+    services = services_for(data, attachments, day, rules_dir)
     env = password_env or (None if password_file else PASSWORD_ENV)
     key = load_signing_key(key_path, read_password(env, password_file))
     issued = services.awarding.issue(
@@ -453,56 +337,6 @@ def engagement_issue(
         scheme=load_scheme(scheme_file) if scheme_file else Scheme(),
     )
     print_issued(Console(width=140), issued)
-
-
-@engagement_group.command("case")
-@click.argument("engagement")
-@click.option("--kind", type=click.Choice(["complaint", "appeal"]), required=True)
-@click.option("--from", "party", required=True, help="Who raised it.")
-@click.option("--subject", required=True)
-@click.option("--decision", type=int, default=None, help="The decision appealed against.")
-@as_option
-@date_option
-@data_option
-@attachments_option
-def engagement_case(
-    engagement: str,
-    kind: str,
-    party: str,
-    subject: str,
-    decision: int | None,
-    person: str,
-    day: dt.datetime | None,
-    data: str,
-    attachments: Path | None,
-) -> None:
-    """Record a complaint or an appeal (a register administrator)."""
-    number = _services(data, attachments, day).casework.record_case(
-        person, engagement, kind, party, subject, decision
-    )
-    _out(f"{engagement}: {kind} {number} recorded")
-
-
-@engagement_group.command("resolve")
-@click.argument("engagement")
-@click.argument("case", type=int)
-@click.option("--resolution", required=True)
-@as_option
-@date_option
-@data_option
-@attachments_option
-def engagement_resolve(
-    engagement: str,
-    case: int,
-    resolution: str,
-    person: str,
-    day: dt.datetime | None,
-    data: str,
-    attachments: Path | None,
-) -> None:
-    """Resolve a complaint or appeal (an appeal only by someone not involved in the decision)."""
-    _services(data, attachments, day).casework.resolve_case(person, engagement, case, resolution)
-    _out(f"{engagement}: case {case} resolved")
 
 
 @engagement_group.command("status")
@@ -524,21 +358,21 @@ def engagement_history(engagement: str, data: str) -> None:
     with open_store(data, create=False).read() as connection:
         entries = history(connection, engagement)
     for entry in entries:
-        _out(
+        out(
             f"evaluation {entry.number} ({entry.purpose}) as of {entry.as_of}, "
             f"evidence version {entry.version}, "
             f"rule pack {entry.rule_pack_digest[:19]}"
         )
         for kind, ids in entry.evidence.items():
-            _out(f"  evidence {kind}: {', '.join(ids)}")
+            out(f"  evidence {kind}: {', '.join(ids)}")
         for e, (was, now) in entry.verdicts.items():
-            _out(f"  verification changed: {e} {was or 'unverified'} -> {now or 'unverified'}")
+            out(f"  verification changed: {e} {was or 'unverified'} -> {now or 'unverified'}")
         if entry.rule_pack_changed:
-            _out("  rule pack changed")
+            out("  rule pack changed")
         for change in entry.level_changes:
-            _out(
+            out(
                 f"  {change.characteristic}: {change.before} -> {change.after} because "
                 + "; ".join(change.causes)
             )
         if entry.number > 1 and not entry.level_changes:
-            _out("  no level changed")
+            out("  no level changed")

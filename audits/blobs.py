@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +22,9 @@ from engine.errors import EvidencePackError, Problem
 CHUNK = 1 << 20
 TEMP_PREFIX = ".incoming-"
 """Temporary files start with this; anything so named is an interrupted copy and may be removed."""
+STRAY_AGE_S = 24 * 3600
+"""Age after which :meth:`Blobs.sweep` removes a temporary file: a younger one may be a copy
+another process is still making."""
 
 
 class Blobs:
@@ -71,6 +75,19 @@ class Blobs:
             temp.unlink(missing_ok=True)
             raise
         return size
+
+    def sweep(self, older_than_s: float = STRAY_AGE_S) -> list[Path]:
+        """Remove the temporary files interrupted copies left, once older than ``older_than_s``
+        seconds by their modification time; returns what was removed."""
+        if not self.folder.is_dir():
+            return []
+        cutoff = time.time() - older_than_s
+        removed = []
+        for stray in sorted(self.folder.glob(f"*/{TEMP_PREFIX}*")):
+            if stray.is_file() and stray.stat().st_mtime < cutoff:
+                stray.unlink(missing_ok=True)
+                removed.append(stray)
+        return removed
 
     def read(self, sha256: str) -> bytes:
         """A stored blob's content."""

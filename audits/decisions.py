@@ -25,13 +25,10 @@ from audits.schema import (
     evaluations,
     findings,
 )
-from audits.versions import (
-    Assembled,
-    assemble,
-)
-from certificates.issue import evaluated_from
+from audits.versions import Assembled, assemble, is_current
+from certificates.issue import trail_closing_on
+from engine.canonical import parse_json
 from engine.evaluation import Inference, evaluate_on, result_json
-from engine.result import Result
 from engine.trail import jsonl
 
 OUTCOMES = ("certify", "maintain", "refuse")
@@ -94,6 +91,7 @@ class Decisions(Operations):
         return self.record_evaluation(
             person_id,
             engagement_id,
+            assembled,
             result_json(evaluation.result),
             jsonl(evaluation.trail),
             surveillance=surveillance,
@@ -103,34 +101,45 @@ class Decisions(Operations):
         self,
         person_id: str,
         engagement_id: str,
+        of: Assembled,
         result: bytes,
         trail_text: str,
         *,
         surveillance: bool = False,
     ) -> EvaluationRecord:
-        """Store an evaluation computed elsewhere (a worker process), after checking it is an
-        evaluation of the evidence as it stands now, with this rule pack."""
+        """Store an evaluation of the assembled pack ``of`` computed elsewhere (a worker process),
+        after checking the result is of that pack, with this rule pack, and that no evidence or
+        verdict was added since ``of`` was assembled."""
         operation = "run surveillance" if surveillance else "evaluate"
         with self._operation(operation, engagement_id, person_id) as (connection, attempt):
             self._engagement(connection, attempt)
             acting = self._refuse_unless(
                 attempt, lambda: as_auditor(connection, person_id, engagement_id, operation, lead=True)
             )
-            checked = evaluated_from(result, trail_text, f"{engagement_id} result", f"{engagement_id} trail")
-            assembled = assemble(connection, engagement_id)
+            # The result comes from this engine (a worker or evaluate above), so its schema is not
+            # validated again here (that is a third of the cost of recording); its trail is.
+            value = parse_json(result)
+            head = trail_closing_on(value, trail_text, f"{engagement_id} result", f"{engagement_id} trail")
             problems = []
-            if assembled is None or checked.result.pack.digest != assembled.digest:
-                problems.append("the result is not of the evidence and verdicts as they stand now")
-            if checked.result.rule_pack.digest != self.rules.digest:
+            if value["pack"]["digest"] != of.digest:
+                problems.append(f"the result is of pack {value['pack']['digest']}, not of {of.digest}")
+            elif not is_current(connection, of, engagement_id):
                 problems.append(
-                    f"the result was evaluated with another rule pack ({checked.result.rule_pack.digest})"
+                    "evidence or verdicts were added since the pack was assembled; evaluate again"
+                )
+            if value["rule_pack"]["digest"] != self.rules.digest:
+                problems.append(
+                    f"the result was evaluated with another rule pack ({value['rule_pack']['digest']})"
                 )
             live = live_certificate(connection, engagement_id, self.today())
             if surveillance and live is None:
                 problems.append("surveillance needs a certificate in force on the engagement")
-            if problems or assembled is None:
+            if problems:
                 raise self._refusal(attempt, "; ".join(problems))
-            levels = _levels(checked.result)
+            as_of = dt.date.fromisoformat(value["as_of"])
+            levels = {
+                c["id"]: c["verified_level"] for c in value["characteristics"] if c["status"] == "evaluated"
+            }
             purpose = "surveillance" if surveillance else ("recertification" if live else "initial")
             lower = (
                 _lower(certified_levels(connection, engagement_id, self.today()), levels)
@@ -144,17 +153,17 @@ class Decisions(Operations):
                     "engagement_id": engagement_id,
                     "number": number,
                     "purpose": purpose,
-                    "as_of": checked.result.as_of,
-                    "pack_version": assembled.version,
-                    "version_digest": assembled.version_digest,
-                    "pack_digest": assembled.digest,
+                    "as_of": as_of,
+                    "pack_version": of.version,
+                    "version_digest": of.version_digest,
+                    "pack_digest": of.digest,
                     "rule_pack_id": self.rules.id,
                     "rule_pack_digest": self.rules.digest,
                     "result": result.decode("utf-8"),
                     "trail": trail_text,
-                    "trail_head": checked.trail_head,
+                    "trail_head": head,
                     "levels": json.dumps(levels, sort_keys=True),
-                    "verdicts": json.dumps(assembled.verdicts, sort_keys=True),
+                    "verdicts": json.dumps(of.verdicts, sort_keys=True),
                     "evaluated_by": person_id,
                 },
             )
@@ -162,12 +171,12 @@ class Decisions(Operations):
                 "engagement": engagement_id,
                 "evaluation": number,
                 "purpose": purpose,
-                "as_of": checked.result.as_of.isoformat(),
-                "version": assembled.version,
-                "version_digest": assembled.version_digest,
-                "pack_digest": assembled.digest,
+                "as_of": as_of.isoformat(),
+                "version": of.version,
+                "version_digest": of.version_digest,
+                "pack_digest": of.digest,
                 "rule_pack_digest": self.rules.digest,
-                "trail_head": checked.trail_head,
+                "trail_head": head,
                 "levels": levels,
             }
             if surveillance:
@@ -179,13 +188,13 @@ class Decisions(Operations):
                 engagement_id,
                 number,
                 purpose,
-                checked.result.as_of,
-                assembled.version,
+                as_of,
+                of.version,
                 self.rules.digest,
                 levels,
                 result,
                 trail_text,
-                checked.trail_head,
+                head,
                 lower,
             )
 
@@ -279,10 +288,6 @@ class Decisions(Operations):
                         f"levels went down ({names}): certify the new profile or refuse, not maintain"
                     )
         return problems
-
-
-def _levels(result: Result) -> dict[str, int | None]:
-    return {c.id: c.verified_level for c in result.characteristics if c.status == "evaluated"}
 
 
 def live_certificate(connection: Connection, engagement_id: str, today: dt.date) -> Row[Any] | None:

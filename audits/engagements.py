@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from audits.authority import (
@@ -33,9 +33,9 @@ from audits.schema import (
 from audits.store import append_trail
 from audits.versions import (
     changes,
-    item_digests,
-    latest_version,
-    manifest_json,
+    latest_items,
+    latest_row,
+    manifest_digests,
     read_submission,
     store_attachments,
 )
@@ -182,8 +182,10 @@ class Engagements(Operations):
     def submit(self, person_id: str, engagement_id: str, location: Path) -> int:
         """Store a new evidence version from a pack folder or zip; returns its number.
 
-        Attachments are copied into the content-addressed folder before the transaction that
-        makes the version visible, so a committed version never names a missing file.
+        Attachments are copied into the content-addressed folder after every check passes and
+        before the transaction that makes the version visible commits, so a committed version
+        never names a missing file and a refused submission copies nothing. A crash mid-copy
+        leaves at most a temporary file (:meth:`Blobs.sweep` removes it later).
         """
         submission = read_submission(location)
         with self._operation("submit evidence", engagement_id, person_id) as (connection, attempt):
@@ -204,9 +206,9 @@ class Engagements(Operations):
                     f"the pack carries {len(pack.verifications)} verifications: a community never "
                     "verifies its own evidence (auditors record verdicts in the engagement)"
                 )
-            previous = latest_version(connection, engagement_id)
-            if previous is not None and previous[2] == submission.digest:
-                problems.append(f"the pack is identical to version {previous[0]}")
+            previous = latest_row(connection, engagement_id)
+            if previous is not None and previous.pack_digest == submission.digest:
+                problems.append(f"the pack is identical to version {previous.version}")
             if problems:
                 raise self._refusal(attempt, "; ".join(problems))
             stored = store_attachments(submission, self._blobs())
@@ -220,14 +222,14 @@ class Engagements(Operations):
             ]
             if fresh:
                 connection.execute(insert(attachments), fresh)
-            version = 1 if previous is None else previous[0] + 1
+            version = 1 if previous is None else previous.version + 1
             connection.execute(
                 insert(pack_versions),
                 {
                     "engagement_id": engagement_id,
                     "version": version,
                     "pack_digest": submission.digest,
-                    "manifest": manifest_json(pack),
+                    "manifest": submission.manifest.decode("utf-8"),
                     "items": len(pack.items),
                     "submitted_by": person_id,
                     "submitted_on": self.today(),
@@ -243,7 +245,10 @@ class Engagements(Operations):
                     "digest": submission.digest,
                     "items": len(pack.items),
                     "attachments": sorted(stored),
-                    "changes": changes(previous[1] if previous else None, pack),
+                    "changes": changes(
+                        manifest_digests(previous.manifest) if previous else {},
+                        manifest_digests(submission.manifest),
+                    ),
                 },
             )
             return version
@@ -256,8 +261,8 @@ class Engagements(Operations):
             acting = self._refuse_unless(
                 attempt, lambda: as_auditor(connection, person_id, engagement_id, "verify evidence")
             )
-            latest = latest_version(connection, engagement_id)
-            digests = item_digests(latest[1]) if latest else {}
+            latest = latest_items(connection, engagement_id)
+            digests = latest[1] if latest else {}
             problems = [] if verdicts else ["no verdicts given"]
             for v in verdicts:
                 problems += [f"{v.evidence_id}: {p}" for p in _verdict_problems(v, digests)]
@@ -303,6 +308,12 @@ def _verdict_problems(v: Verdict, digests: dict[str, str]) -> list[str]:
 
 def _next_engagement_id(connection: Connection, year: int) -> str:
     prefix = f"ENG-{year}-"
-    ids = connection.execute(select(engagements.c.id).where(engagements.c.id.like(f"{prefix}%"))).scalars()
-    highest = max((int(i[len(prefix) :]) for i in ids), default=0)
-    return f"{prefix}{highest + 1:04d}"
+    # Numbers are zero-padded to four digits but may grow past them: the longest id is the highest.
+    highest = connection.execute(
+        select(engagements.c.id)
+        .where(engagements.c.id.like(f"{prefix}%"))
+        .order_by(func.length(engagements.c.id).desc(), engagements.c.id.desc())
+        .limit(1)
+    ).scalar()
+    number = int(highest[len(prefix) :]) if highest else 0
+    return f"{prefix}{number + 1:04d}"

@@ -49,6 +49,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 """How long a SQLite writer waits for another's lock; an issuing transaction holds it while the
 certificate is rendered and signed, so a queue of issuers must be able to wait its turn."""
+CACHE_KIB = 65_536
+"""SQLite page cache per connection (64 MiB; the default is 2 MiB)."""
+CHECKPOINT_PAGES = 16_384
+"""WAL size, in pages, at which SQLite copies it back into the database (the default is 1,000)."""
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A location ending in one of these (and not an existing folder) is a SQLite file."""
 
@@ -247,6 +251,12 @@ def _set_up_sqlite(engine: Engine) -> None:
         # last commits. It makes a commit several times cheaper.
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # An evaluated engagement writes ~0.7 MB. At the default checkpoint threshold (1,000
+        # pages) a checkpoint, with its fsyncs, ran every few engagements and commits grew from
+        # 1 to 2 ms as the store grew; at 16,384 pages (64 MiB of WAL) pages rewritten by many
+        # commits are copied back once. The default 2 MiB page cache is raised to match.
+        cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -15,50 +15,75 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from audits.blobs import Blobs
 from audits.schema import pack_versions, verifications
-from engine.canonical import canonical_json, digest_of
+from engine.canonical import canonical_json, digest, parse_json
 from evidence_schemas.pack import EvidencePack, Verification
-from evidence_schemas.reader import MANIFESTS, pack_digest, read_pack
+from evidence_schemas.reader import MANIFESTS, read_pack
 
 
 @dataclass(frozen=True)
 class Assembled:
     """The pack an evaluation of an engagement sees now."""
 
-    pack: EvidencePack
-    """The latest version with the verdicts that apply to it."""
+    pack_json: bytes
+    """Canonical JSON of the latest version with the verdicts that apply to it."""
     digest: str
-    """Digest of ``pack`` (what the result names)."""
+    """Digest of ``pack_json`` (what the result names)."""
     version: int
     version_digest: str
     """Digest of the version as submitted."""
     verdicts: dict[str, str]
     """Evidence id -> latest applicable verdict."""
+    last_verdict: int
+    """Sequence number of the newest verdict on the engagement (0 before any): with ``version``,
+    what :func:`is_current` compares, as versions and verdicts are only ever added."""
+
+    @cached_property
+    def pack(self) -> EvidencePack:
+        """The pack as a model (parsed on first use: the worker pool only needs the JSON)."""
+        return EvidencePack.model_validate_json(self.pack_json)
 
 
 def item_digests(pack: EvidencePack) -> dict[str, str]:
     """Evidence id -> digest of the item's canonical JSON."""
-    return {item.id: digest_of(item.model_dump(mode="json")) for item in pack.items}
+    return _digests(pack.model_dump(mode="json"))
 
 
-def latest_version(connection: Connection, engagement_id: str) -> tuple[int, EvidencePack, str] | None:
-    """The newest version's number, pack and digest, or None before the first submission."""
-    row = connection.execute(
+def manifest_digests(manifest: str | bytes) -> dict[str, str]:
+    """Evidence id -> item digest, from a stored (canonical) manifest."""
+    return _digests(parse_json(manifest))
+
+
+def _digests(manifest: dict[str, Any]) -> dict[str, str]:
+    # Stored manifests are canonical dumps of the model, so this equals item_digests of the
+    # parsed pack without paying for pydantic validation on every verdict batch and evaluation.
+    return {item["id"]: digest(canonical_json(item)) for item in manifest["items"]}
+
+
+def latest_items(connection: Connection, engagement_id: str) -> tuple[int, dict[str, str]] | None:
+    """The newest version's number and its items' digests, or None before the first submission."""
+    row = latest_row(connection, engagement_id)
+    if row is None:
+        return None
+    return row.version, manifest_digests(row.manifest)
+
+
+def latest_row(connection: Connection, engagement_id: str) -> Any:
+    """The newest ``pack_versions`` row of an engagement, or None before the first submission."""
+    return connection.execute(
         select(pack_versions)
         .where(pack_versions.c.engagement_id == engagement_id)
         .order_by(pack_versions.c.version.desc())
         .limit(1)
     ).first()
-    if row is None:
-        return None
-    return row.version, EvidencePack.model_validate_json(row.manifest), row.pack_digest
 
 
 def version_pack(connection: Connection, engagement_id: str, version: int) -> EvidencePack:
@@ -73,11 +98,11 @@ def version_pack(connection: Connection, engagement_id: str, version: int) -> Ev
 
 def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
     """The latest version with its applicable verdicts; None before the first submission."""
-    latest = latest_version(connection, engagement_id)
+    latest = latest_row(connection, engagement_id)
     if latest is None:
         return None
-    version, pack, version_digest = latest
-    current = item_digests(pack)
+    manifest = parse_json(latest.manifest)
+    current = _digests(manifest)
     rows = connection.execute(
         select(verifications)
         .where(verifications.c.engagement_id == engagement_id)
@@ -97,10 +122,23 @@ def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
             date=row.verified_on,
         )
     chosen = sorted(applicable.values(), key=lambda v: (v.evidence_id, v.date))
-    update: dict[str, Any] = {"verifications": chosen}
-    evaluated = pack.model_copy(update=update)
+    # Equal to the canonical dump of the pack model with these verifications (a test checks).
+    manifest["verifications"] = [v.model_dump(mode="json") for v in chosen]
+    data = canonical_json(manifest)
     verdicts: dict[str, str] = {v.evidence_id: v.verdict for v in chosen}  # by date: the latest wins
-    return Assembled(evaluated, pack_digest(evaluated), version, version_digest, verdicts)
+    last = rows[-1].seq if rows else 0
+    return Assembled(data, digest(data), latest.version, latest.pack_digest, verdicts, last)
+
+
+def is_current(connection: Connection, assembled: Assembled, engagement_id: str) -> bool:
+    """Whether no evidence version and no verdict was added since ``assembled`` was taken."""
+    version = connection.execute(
+        select(func.max(pack_versions.c.version)).where(pack_versions.c.engagement_id == engagement_id)
+    ).scalar()
+    last = connection.execute(
+        select(func.max(verifications.c.seq)).where(verifications.c.engagement_id == engagement_id)
+    ).scalar()
+    return (version, last or 0) == (assembled.version, assembled.last_verdict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +146,8 @@ class Submission:
     """A checked pack ready to store: the manifest and where its attachment files are."""
 
     pack: EvidencePack
+    manifest: bytes
+    """Canonical JSON of ``pack``: what is stored, and what ``digest`` is of."""
     digest: str
     location: Path
 
@@ -115,7 +155,7 @@ class Submission:
 def read_submission(location: Path) -> Submission:
     """Read and check a pack (every problem at once, as :func:`read_pack` does)."""
     loaded = read_pack(location)
-    return Submission(loaded.pack, loaded.digest, location)
+    return Submission(loaded.pack, loaded.canonical, loaded.digest, location)
 
 
 def store_attachments(submission: Submission, blobs: Blobs) -> dict[str, int]:
@@ -153,17 +193,11 @@ def _opener(location: Path) -> Iterator[Callable[[str], IO[bytes]]]:
             yield from_zip
 
 
-def changes(before: EvidencePack | None, after: EvidencePack) -> dict[str, list[str]]:
-    """Items added, removed and changed from one version to the next."""
-    old = item_digests(before) if before is not None else {}
-    new = item_digests(after)
+def changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:
+    """Items added, removed and changed from one version to the next, given each version's
+    item digests (:func:`item_digests`, :func:`manifest_digests`)."""
     return {
-        "added": sorted(set(new) - set(old)),
-        "removed": sorted(set(old) - set(new)),
-        "changed": sorted(i for i in set(old) & set(new) if old[i] != new[i]),
+        "added": sorted(set(after) - set(before)),
+        "removed": sorted(set(before) - set(after)),
+        "changed": sorted(i for i in set(before) & set(after) if before[i] != after[i]),
     }
-
-
-def manifest_json(pack: EvidencePack) -> str:
-    """How a version is stored: canonical JSON text."""
-    return canonical_json(pack.model_dump(mode="json")).decode("utf-8")

@@ -20,7 +20,7 @@ from audits.authority import audit_team
 from audits.decisions import live_certificate
 from audits.errors import RefusedError
 from audits.schema import cases, certificates, decisions, engagements, evaluations, findings, pack_versions
-from audits.versions import changes, version_pack
+from audits.versions import changes, item_digests, version_pack
 from certificates.register import effective_status
 from evidence_schemas.pack import EvidencePack
 
@@ -74,7 +74,11 @@ def history(connection: Connection, engagement_id: str) -> list[HistoryEntry]:
             continue
         before = _pack(connection, engagement_id, previous.pack_version, packs)
         after = _pack(connection, engagement_id, row.pack_version, packs)
-        evidence = changes(before, after) if previous.pack_version != row.pack_version else {}
+        evidence = (
+            changes(item_digests(before), item_digests(after))
+            if previous.pack_version != row.pack_version
+            else {}
+        )
         old_verdicts, new_verdicts = json.loads(previous.verdicts), json.loads(row.verdicts)
         verdicts = {
             e: (old_verdicts.get(e), new_verdicts.get(e))

@@ -49,6 +49,7 @@ import datetime as dt
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -74,6 +75,14 @@ START_METHOD = "forkserver"
 """How worker processes start (see the module docstring for why not ``fork`` or ``spawn``)."""
 IN_FLIGHT_PER_WORKER = 2
 """Jobs submitted at once per worker: one running and one ready, so no worker waits on the parent."""
+WORKER_NICENESS = 10
+"""How much lower a worker's scheduling priority is than its parent's."""
+SWITCH_INTERVAL = 0.001
+"""The parent's GIL switch interval while a batch runs (Python's default is 5 ms). The executor's
+feeder thread moves jobs and results through pipes only when it holds the GIL; while the caller
+stores results on the main thread, a worker blocked writing a large result into a full pipe waits
+up to a whole interval per turn. Measured on the engagement benchmark: 7.0 s per 100 engagements
+at 5 ms, 6.1 s at 1 ms, no better at 0.2 ms."""
 _IDLE = 0
 """A worker slot's value between jobs (job sequence numbers start at 1)."""
 
@@ -202,6 +211,9 @@ def _init_worker(rules_dir: Path, evaluator: Evaluator, slots: Any, claimed: Any
     retried; the failure is kept and reported by the first job instead.
     """
     global _state
+    # The parent stores what workers evaluate and feeds them the next jobs; when it waits for a
+    # core, both workers soon run dry. A lower priority keeps the feeder ahead.
+    os.nice(WORKER_NICENESS)
     with claimed.get_lock():
         slot = int(claimed.value)
         claimed.value += 1
@@ -357,6 +369,8 @@ def _batch(
     in_flight: dict[Future[Done | _Raised | _SetupFailed], _Task] = {}
     next_seq = 1
     pool = _Pool(ctx, workers, rules_dir, run)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     try:
         while True:
             broken = False
@@ -394,6 +408,7 @@ def _batch(
                 in_flight.clear()
                 pool = _Pool(ctx, workers, rules_dir, run)
     finally:
+        sys.setswitchinterval(interval)
         pool.close()
 
 

@@ -30,7 +30,7 @@ from audits.decisions import Decisions
 from audits.engagements import Engagements, Verdict
 from audits.people import PersonEntry
 from audits.store import open_store
-from audits.versions import assemble
+from audits.versions import Assembled, assemble
 from audits.workers import Done, Job, evaluate_batch
 from bench.synthetic import AS_OF, evidence
 from engine.canonical import canonical_json
@@ -101,6 +101,7 @@ def main() -> None:
             engagements.import_people(PEOPLE, None)
 
             store_times: list[float] = []
+            snapshots: dict[str, Assembled] = {}
 
             def jobs() -> Iterator[Job]:
                 # Pulled lazily by evaluate_batch as workers free up, so storing the next
@@ -115,17 +116,26 @@ def main() -> None:
                         assembled = assemble(connection, eid)
                     assert assembled is not None
                     store_times.append(time.perf_counter() - began)
-                    yield Job(eid, canonical_json(assembled.pack.model_dump(mode="json")), AS_OF)
+                    snapshots[eid] = assembled
+                    yield Job(eid, assembled.pack_json, AS_OF)
 
             start = time.perf_counter()
+            cpu0 = time.process_time()
             seconds, failed = [], 0
             for outcome in evaluate_batch(jobs(), rules_dir, workers=args.workers):
                 if isinstance(outcome, Done):
-                    decisions.record_evaluation("lead", outcome.key, outcome.result_json, outcome.trail_jsonl)
+                    decisions.record_evaluation(
+                        "lead",
+                        outcome.key,
+                        snapshots.pop(outcome.key),
+                        outcome.result_json,
+                        outcome.trail_jsonl,
+                    )
                     seconds.append(outcome.seconds)
                 else:
                     failed += 1
             total = time.perf_counter() - start
+            parent_cpu = time.process_time() - cpu0
             backend = store.url.get_backend_name()
             store.close()
         finally:
@@ -141,6 +151,7 @@ def main() -> None:
                 "total_s": round(total, 2),
                 "store_median_ms": round(statistics.median(store_times) * 1000, 1),
                 "evaluation_median_ms": round(statistics.median(seconds) * 1000, 1) if seconds else None,
+                "parent_cpu_s": round(parent_cpu, 2),
                 "evaluations": len(seconds),
                 "failed": failed,
             },

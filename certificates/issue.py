@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
@@ -27,7 +27,7 @@ from certificates.register import Register
 from certificates.render import render_certificate
 from certificates.scheme import Scheme
 from certificates.signing import SigningOptions, sign_certificate
-from engine.canonical import digest_of
+from engine.canonical import digest_of, parse_json
 from engine.errors import InputError, OutputError, Problem
 from engine.result import Result
 from engine.rulepack import RulePack
@@ -94,10 +94,16 @@ def evaluated_from(raw: bytes, trail_text: str, result_label: str, trail_label: 
         raise InputError(
             [Problem(result_label, None, ".".join(map(str, e["loc"])), e["msg"]) for e in exc.errors()]
         ) from None
+    return Evaluated(result, raw, trail_closing_on(parse_json(raw), trail_text, result_label, trail_label))
+
+
+def trail_closing_on(result: Any, trail_text: str, result_label: str, trail_label: str) -> str:
+    """Verify a trail and that its closing record names the digest of ``result`` (a result's
+    JSON value); returns the trail's head."""
     lines = trail_text.splitlines()
     checked = verify_lines(lines)
-    closing = json.loads(lines[-1])
-    if closing["payload"].get("result_digest") != digest_of(json.loads(raw)):
+    closing = parse_json(lines[-1])
+    if closing["payload"].get("result_digest") != digest_of(result):
         raise InputError(
             [
                 Problem(
@@ -108,7 +114,7 @@ def evaluated_from(raw: bytes, trail_text: str, result_label: str, trail_label: 
                 )
             ]
         )
-    return Evaluated(result, raw, checked.head)
+    return checked.head
 
 
 def check_decision(evaluated: Evaluated, rules: RulePack, decision: Decision) -> None:

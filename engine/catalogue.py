@@ -21,7 +21,7 @@ GroupScope = Literal["sub_dimension", "dimension"]
 class Strict(BaseModel):
     """Base of catalogue and rule-pack models: frozen, unknown fields forbidden, no coercion."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Text(Strict):

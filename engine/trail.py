@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.canonical import canonical_json, digest, digest_of
+from engine.canonical import canonical_json, digest, digest_of, parse_json
 from engine.errors import TrailError
 from engine.sources import Clock
 
@@ -169,7 +169,7 @@ def verify_lines(lines: Iterable[str], head: str | None = None, *, closed: bool 
 
 def _parse(line: str, number: int) -> dict[str, Any]:
     try:
-        record = json.loads(line)
+        record = parse_json(line)
     except json.JSONDecodeError as exc:
         raise TrailError(f"record {number}: not valid JSON ({exc.msg})", number) from None
     if not isinstance(record, dict) or sorted(record) != sorted(FIELDS):

@@ -23,7 +23,7 @@ from typing import IO, Literal
 
 from pydantic import TypeAdapter, ValidationError
 
-from engine.canonical import digest_of
+from engine.canonical import canonical_json, digest, digest_of
 from engine.errors import EvidencePackError, Problem
 from engine.sourcemap import SourceDoc, parse_json
 from evidence_schemas.pack import EvidencePack
@@ -54,6 +54,8 @@ class LoadedPack:
     """Digest of the pack's canonical JSON; it names attachments by their SHA-256."""
     manifest: str
     """``pack.json`` or ``pack.xml``."""
+    canonical: bytes
+    """The pack's canonical JSON, whatever its format: what ``digest`` is of."""
 
 
 def pack_digest(pack: EvidencePack) -> str:
@@ -181,7 +183,8 @@ def _read(container: _Container, limits: Limits) -> LoadedPack:
         problems += _check_attachments(parsed.pack, container, manifest, parsed.doc, limits)
     if problems or parsed.pack is None:
         raise EvidencePackError(problems)
-    return LoadedPack(parsed.pack, pack_digest(parsed.pack), manifest)
+    canonical = canonical_json(parsed.pack.model_dump(mode="json"))
+    return LoadedPack(parsed.pack, digest(canonical), manifest, canonical)
 
 
 @dataclass(frozen=True)

@@ -311,3 +311,14 @@ def test_timestamped_levels_through_a_timestamp_authority(
     assert verification.reasons == []
     assert verification.level == level
     assert run(["verify", str(pdf), "--trust", str(pki.root), "--crl", str(pki.crl)]) == 0
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(capsys: pytest.CaptureFixture[str]) -> None:
+    # Port 1 on the loopback address: nothing listens there, so the connection is refused at once.
+    url = "postgresql://assay:s3cret-word@127.0.0.1:1/assay"
+    assert run(["cert", "list", "--data", url]) == 7
+    err = capsys.readouterr().err
+    assert err.startswith("assay: the store cannot be used: ")
+    assert "Connection refused" in err or "connection failed" in err
+    assert "s3cret-word" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -15,6 +15,9 @@ from audits.views import history, status
 from certificates.keys import SigningKey
 from certificates.scheme import Scheme
 from certificates.verify import verify_certificate
+from engine.evaluation import evaluate_on, result_json
+from engine.trail import jsonl
+from evidence_schemas.reader import pack_digest
 from tests.engagements.conftest import (
     ADMIN,
     AUDITOR,
@@ -85,6 +88,39 @@ def test_evaluation_is_pinned_to_the_version_and_rule_pack(world: World) -> None
     assert record["pack_digest"] == assembled.digest
     assert record["rule_pack_digest"] == world.decisions.rules.digest
     assert (entry.version, entry.purpose) == (1, "initial")
+
+
+def test_assembled_pack_is_the_canonical_pack_with_its_verdicts(world: World) -> None:
+    eid = applied(world)
+    world.engagements.submit(SUBMITTER, eid, world.pack)
+    world.engagements.verify(LEAD, eid, world.verdicts)
+    with world.store.read() as connection:
+        assembled = assemble(connection, eid)
+    assert assembled is not None
+    # Built from the stored JSON without pydantic: must equal the model's canonical digest.
+    assert assembled.digest == pack_digest(assembled.pack)
+    assert [v.evidence_id for v in assembled.pack.verifications] == sorted(
+        v.evidence_id for v in world.verdicts
+    )
+    assert assembled.last_verdict == len(world.verdicts)
+
+
+def test_a_result_is_recorded_only_while_its_pack_is_current(world: World) -> None:
+    eid = applied(world)
+    world.engagements.submit(SUBMITTER, eid, world.pack)
+    world.engagements.verify(LEAD, eid, world.verdicts[:-1])
+    snapshot = world.decisions.pending_evaluation(LEAD, eid)
+    evaluation = evaluate_on(world.decisions.rules, snapshot.pack, snapshot.digest, DAY, inference())
+    result, trail = result_json(evaluation.result), jsonl(evaluation.trail)
+    world.engagements.verify(LEAD, eid, world.verdicts[-1:])  # an auditor adds a verdict meanwhile
+    with pytest.raises(RefusedError, match="verdicts were added since the pack was assembled"):
+        world.decisions.record_evaluation(LEAD, eid, snapshot, result, trail)
+    fresh = world.decisions.pending_evaluation(LEAD, eid)
+    with pytest.raises(RefusedError, match=f"the result is of pack {snapshot.digest}, not of {fresh.digest}"):
+        world.decisions.record_evaluation(LEAD, eid, fresh, result, trail)
+    assert world.counts()["evaluations"] == 0
+    refusals = [e for e in world.trail_events() if e["event"] == "engagement.refused"]
+    assert len(refusals) == 2
 
 
 def test_resubmission_is_a_new_version_and_nothing_is_overwritten(world: World) -> None:
