@@ -24,8 +24,10 @@ import rules as bundled_rules
 from assay.cert_cli import ca_group, cert_group, verify_command
 from assay.demo import run_demo
 from assay.engagement_cli import engagement_group, people_group
+from assay.matrix_cli import matrix_command
 from assay.output import write_folder
 from assay.pack_cli import pack_group
+from assay.plan_cli import benchmark_command, plan_command
 from assay.report import print_table, summary_markdown
 from audits.errors import RefusedError, StoreError
 from audits.store import open_store
@@ -38,6 +40,7 @@ from engine.durable_engine import DurableInference
 from engine.errors import AssayError, EngineError, InputError, OutputError, TrailError
 from engine.evaluation import Evaluation, Inference, evaluate_on, result_json
 from engine.explain import explain as explain_lines
+from engine.multimodel import crosswalk_markdown, evaluate_models
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
 from engine.sources import SystemClock
@@ -78,12 +81,15 @@ def app() -> None:
     """The ``assay`` command group."""
 
 
+app.add_command(matrix_command)
 app.add_command(pack_group)
 app.add_command(ca_group)
 app.add_command(cert_group)
 app.add_command(verify_command)
 app.add_command(people_group)
 app.add_command(engagement_group)
+app.add_command(plan_command)
+app.add_command(benchmark_command)
 
 
 @app.group("rules", help="Inspect and check rule packs.")
@@ -135,6 +141,12 @@ def output_files(evaluation: Evaluation) -> dict[str, bytes]:
 @rules_option
 @click.option("--json", "json_output", is_flag=True, help="Print the result JSON instead of the table.")
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty --out folder.")
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Evaluate against this bundled model too (repeat); evidence is carried over by the crosswalk.",
+)
 @engine_option
 def evaluate_command(
     pack: Path,
@@ -143,9 +155,13 @@ def evaluate_command(
     rules_dir: Path | None,
     json_output: bool,
     force: bool,
+    models: tuple[str, ...],
     engine: str,
 ) -> None:
     """Evaluate an evidence pack (folder or pack.json) on an assessment date."""
+    if models:
+        _evaluate_models(pack, as_of.date(), list(models), out, json_output, force, engine)
+        return
     evaluation = run_evaluation(_rules(rules_dir), pack, as_of.date(), engine)
     if out is not None:
         write_folder(out, output_files(evaluation), replace=force)
@@ -156,6 +172,39 @@ def evaluate_command(
         print_table(console, evaluation.result)
     if out is not None:
         console.print(f"Wrote result.json, trail.jsonl and summary.md to {out}")
+
+
+def _evaluate_models(
+    pack: Path,
+    as_of: dt.date,
+    models: list[str],
+    out: Path | None,
+    json_output: bool,
+    force: bool,
+    engine: str,
+) -> None:
+    """``evaluate --model ...``: one verified pack, several models, and where they agree."""
+    loaded = read_pack(pack)
+    runs, report = evaluate_models(loaded.pack, models, as_of, _inference(engine))
+    if out is not None:
+        files = {
+            f"{m}/{name}": data
+            for m, run in runs.items()
+            for name, data in output_files(run.evaluation).items()
+        }
+        files["crosswalk.json"] = pretty_json(report).encode("utf-8")
+        files["crosswalk.md"] = crosswalk_markdown(report).encode("utf-8")
+        write_folder(out, files, replace=force)
+    if json_output:
+        sys.stdout.write(pretty_json(report))
+        return
+    console = _console()
+    for model, run in runs.items():
+        console.print(f"[bold]{run.rules.model.standard}[/bold] ({model})")
+        print_table(console, run.evaluation.result)
+    console.print(crosswalk_markdown(report), markup=False)
+    if out is not None:
+        console.print(f"Wrote one folder per model and crosswalk.json, crosswalk.md to {out}")
 
 
 @app.command()

@@ -29,6 +29,7 @@ def write_folder(target: Path, files: Mapping[str, bytes], *, replace: bool) -> 
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         for name, content in files.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)  # names may hold a folder
             (staging / name).write_bytes(content)
             _sync(staging / name)
         if target.exists():

@@ -58,8 +58,9 @@ class Attribute:
     """Computed by the engine rather than stored in the pack."""
 
 
-KPI_GAINS = ("baseline", "target", "final_target")
-"""What a KPI's latest observation can be compared with."""
+KPI_GAINS = ("baseline", "target", "final_target", "level_2", "level_3", "level_4", "level_5")
+"""What a KPI's latest observation can be compared with: its baseline, the target due by then,
+its final target, and the targets of its ITU-T Y.4904 performance-matrix row."""
 
 
 @cache
@@ -184,6 +185,9 @@ def _kpi_values(kpi: Kpi, as_of: dt.date, values: dict[str, Value]) -> None:
         values["gain:target"] = sign * (now - fixed(_last(due).value))
     if kpi.targets:
         values["gain:final_target"] = sign * (now - fixed(_last(kpi.targets).value))
+    if kpi.maturity_targets is not None:
+        for level, target in kpi.maturity_targets.by_level().items():
+            values[f"gain:level_{level}"] = sign * (now - fixed(target))
 
 
 def _last(points: list[DatedValue]) -> DatedValue:

@@ -88,6 +88,12 @@ class MaturityModel(Strict):
         description="Kind -> level (1-5) -> what the level means for that kind, in short."
     )
     reference_sets: dict[str, Text] = Field(description="Kinds of reference, key -> title.")
+    cell_format: str = Field(
+        default="Table A.1, {characteristic}, level {level}",
+        pattern=r"^[^{}]*\{characteristic\}[^{}]*\{level\}[^{}]*$",
+        description="How a level cites the source cell it encodes; a citation may add a remark in "
+        "parentheses after it, e.g. 'seed 002, 1.1, level 2 (strategy, alignment)'.",
+    )
     dimensions: list[Dimension] = Field(min_length=1)
 
     def characteristics(self) -> list[Characteristic]:

@@ -21,7 +21,7 @@ from engine.sourcemap import SourceDoc
 from engine.spec import COMPARANDS, OPERATORS
 
 CELL_FORMAT = "Table A.1, {characteristic}, level {level}"
-_CELL = re.compile(r"^Table A\.1, (?P<characteristic>[0-9.]+), level (?P<level>[1-5])$")
+"""The MMSSC's cell citation, and the default of a catalogue's ``cell_format``."""
 LEVELS = (2, 3, 4, 5)
 MAX_LITERAL = 1000  # durable_rules compares string literals of 64 KiB or more wrongly
 _LIST_OPERATORS = ("one_of", "contains_all", "contains_any")
@@ -43,8 +43,11 @@ _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
 Path_ = list[str | int]
 
 
-def check_characteristic(data: Any, stem: str, known: set[str] | None, doc: SourceDoc) -> list[Problem]:
-    """Semantic problems of one characteristic file (``known``: catalogue ids, or None)."""
+def check_characteristic(
+    data: Any, stem: str, known: set[str] | None, doc: SourceDoc, cell_format: str = CELL_FORMAT
+) -> list[Problem]:
+    """Semantic problems of one characteristic file (``known``: catalogue ids, or None; cells
+    must cite in the catalogue's ``cell_format``)."""
     if not isinstance(data, dict):
         return []
     problems: list[Problem] = []
@@ -77,7 +80,7 @@ def check_characteristic(data: Any, stem: str, known: set[str] | None, doc: Sour
         base: Path_ = ["levels", number]
         cell = level.get("cell")
         if isinstance(cell, str):
-            problems += _check_cell(cell, cid, number, [*base, "cell"], doc)
+            problems += _check_cell(cell, cell_format, cid, number, [*base, "cell"], doc)
         requirements = level.get("requirements")
         if isinstance(requirements, list):
             for index, node in enumerate(requirements):
@@ -85,13 +88,23 @@ def check_characteristic(data: Any, stem: str, known: set[str] | None, doc: Sour
     return problems
 
 
-def _check_cell(cell: str, cid: Any, number: int, path: Path_, doc: SourceDoc) -> list[Problem]:
-    match = _CELL.match(cell)
+def _check_cell(
+    cell: str, cell_format: str, cid: Any, number: int, path: Path_, doc: SourceDoc
+) -> list[Problem]:
+    match = _cell_pattern(cell_format).match(cell)
     if match is None:
-        return [doc.problem(path, f"cell must read {CELL_FORMAT!r}, got {cell!r}")]
+        return [doc.problem(path, f"cell must read {cell_format!r}, got {cell!r}")]
     if (match["characteristic"], int(match["level"])) != (cid, number):
         return [doc.problem(path, f"cites {cell!r} but encodes {cid} level {number}")]
     return []
+
+
+def _cell_pattern(cell_format: str) -> re.Pattern[str]:
+    """A citation in ``cell_format``, optionally followed by a remark in parentheses."""
+    pattern = re.escape(cell_format)
+    pattern = pattern.replace(re.escape("{characteristic}"), r"(?P<characteristic>[0-9.]+)")
+    pattern = pattern.replace(re.escape("{level}"), r"(?P<level>[1-5])")
+    return re.compile(f"^{pattern}(?: \\([^()]+\\))?$")
 
 
 def _check_inheritance(as_at: dict[int, int], numbers: set[int], doc: SourceDoc) -> list[Problem]:

@@ -19,7 +19,7 @@ from engine.canonical import digest
 from engine.catalogue import MaturityModel, load_catalogue
 from engine.errors import Problem, RulePackError
 from engine.patterns import ALPHA_BUDGET, MAX_RULES, alpha_load, ruleset_size
-from engine.rulecheck import check_characteristic
+from engine.rulecheck import CELL_FORMAT, check_characteristic
 from engine.sourcemap import SourceDoc, load_yaml
 from engine.spec import CharacteristicRules
 
@@ -74,7 +74,8 @@ def load_rule_pack(folder: Path) -> RulePack:
             continue
         # Structure (pydantic) and meaning (rulecheck) are checked side by side, so one run
         # reports every problem of the file, not the structural ones first.
-        file_problems = check_characteristic(doc.data, path.stem, known, doc)
+        cell_format = model.cell_format if model is not None else CELL_FORMAT
+        file_problems = check_characteristic(doc.data, path.stem, known, doc, cell_format)
         try:
             rules = CharacteristicRules.model_validate(doc.data)
         except ValidationError as exc:

@@ -22,8 +22,9 @@ from pydantic import Field, model_validator
 
 from engine.catalogue import Strict, Text
 
-COMPARANDS = ("baseline", "target", "final_target")
-"""What ``better_than`` and ``meets`` compare a KPI's latest observation with."""
+COMPARANDS = ("baseline", "target", "final_target", "level_2", "level_3", "level_4", "level_5")
+"""What ``better_than`` and ``meets`` compare a KPI's latest observation with (``level_N``: the
+target of level N in the KPI's ITU-T Y.4904 performance-matrix row)."""
 
 OPERATORS: dict[str, str] = {
     "equals": "the value equals the given one",

@@ -9,6 +9,7 @@ form and its XSD are derived from these models too (``evidence_schemas.shapes``)
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
@@ -104,6 +105,22 @@ class DatedValue(Schema):
     value: Number = Field(description="Value in the record's unit.")
 
 
+class MaturityTargets(Schema):
+    """A row of the ITU-T Y.4904 performance matrix: the KPI's target value per maturity level.
+
+    Level 1 is the baseline collected; the city sets levels 2-5 for its own situation.
+    """
+
+    level_2: Number = Field(description="Interim target value for maturity level 2.")
+    level_3: Number = Field(description="Interim target value for maturity level 3.")
+    level_4: Number = Field(description="Interim target value for maturity level 4.")
+    level_5: Number = Field(description="Long-term target value for maturity level 5.")
+
+    def by_level(self) -> dict[int, float]:
+        """Level -> target value."""
+        return {2: self.level_2, 3: self.level_3, 4: self.level_4, 5: self.level_5}
+
+
 class Review(Schema):
     """Who reviews an indicator and how often."""
 
@@ -144,6 +161,13 @@ class Kpi(ItemBase):
     data_source: ShortText | None = Field(default=None, description="Where the data comes from.")
     review: Review | None = Field(default=None, description="Who tracks the indicator, and how often.")
     dashboard: Dashboard | None = Field(default=None, description="Dashboard showing it, if any.")
+    # Left out of the canonical form when absent, so packs (and their digests, which results,
+    # engagement versions and certificates pin) read the same as before the field existed.
+    maturity_targets: MaturityTargets | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="The city's ITU-T Y.4904 performance-matrix row for this KPI (needs a baseline).",
+    )
 
     @model_validator(mode="after")
     def _unique_dates(self) -> Kpi:
@@ -151,6 +175,24 @@ class Kpi(ItemBase):
             dates = [point.date for point in series]
             if len(set(dates)) != len(dates):
                 raise ValueError(f"{name} has two values for the same date")
+        return self
+
+    @model_validator(mode="after")
+    def _matrix_is_monotone(self) -> Kpi:
+        # Y.4904 step 3: each level's target is a step along the city's roadmap, so a higher
+        # level can never ask for less than the one below (equal steps are allowed).
+        if self.maturity_targets is None:
+            return self
+        if self.baseline is None:
+            raise ValueError("maturity_targets needs a baseline: level 1 is the baseline collected")
+        sign = 1 if self.direction == "higher_is_better" else -1
+        targets = sorted(self.maturity_targets.by_level().items())
+        for (low, easier), (high, harder) in itertools.pairwise(targets):
+            if sign * (harder - easier) < 0:
+                raise ValueError(
+                    f"maturity_targets is not monotone: the level {high} target ({harder:g}) is easier "
+                    f"than the level {low} target ({easier:g}) for a {self.direction} KPI"
+                )
         return self
 
 

@@ -1,11 +1,13 @@
 """The cases beside the rules: every level reached by its minimal set, missed one short of it.
 
 One parametrised test picks up every case file of every bundled rule pack and runs each case on
-both engines; a meta-test fails any encoded level without both cases.
+both engines (test ids start with the pack's folder name); a meta-test per pack fails any
+encoded level without both cases.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 import pytest
@@ -18,14 +20,22 @@ from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
 from engine.spec import CharacteristicRules, Requirement
 
-PACK = bundled_rules.bundled()
-CASES = load_cases(PACK)
+PACKS = bundled_rules.packs()
+CASES = {name: load_cases(bundled_rules.bundled(name)) for name in PACKS}
+ISO = bundled_rules.DEFAULT_PACK
 RUNS = [
-    pytest.param(cid, level, name, id=f"{cid}-L{level}-{name}")
-    for cid, case in sorted(CASES.items())
+    pytest.param(pack, cid, level, name, id=f"{pack}-{cid}-L{level}-{name}")
+    for pack in PACKS
+    for cid, case in sorted(CASES[pack].items())
     for level in sorted(case.levels)
     for name in ("reach", "miss")
 ]
+
+
+@cache
+def _rule_pack(name: str) -> RulePack:
+    """A bundled pack, loaded once per test session (a broken pack fails only its own tests)."""
+    return load_rule_pack(bundled_rules.bundled(name))
 
 
 @pytest.fixture(scope="module", params=["durable", "reference"])
@@ -35,29 +45,37 @@ def inference(
     return durable if request.param == "durable" else reference
 
 
-@pytest.mark.parametrize(("cid", "level", "name"), RUNS)
-def test_case(
-    rule_pack: RulePack, inference: Inference, cid: str, level: int, name: Literal["reach", "miss"]
-) -> None:
-    result = run_case(rule_pack, CASES[cid], level, name, inference)
+@pytest.mark.parametrize(("pack", "cid", "level", "name"), RUNS)
+def test_case(inference: Inference, pack: str, cid: str, level: int, name: Literal["reach", "miss"]) -> None:
+    result = run_case(_rule_pack(pack), CASES[pack][cid], level, name, inference)
     assert result.ok, result.failures
     assert result.verified == (level if name == "reach" else level - 1)
 
 
-def test_every_encoded_level_has_both_cases(rule_pack: RulePack) -> None:
-    for cid, spec in rule_pack.characteristics.items():
-        assert cid in CASES, f"{cid} has no case file"
-        assert sorted(CASES[cid].levels) == sorted(spec.levels), cid
+def test_every_bundled_pack_is_found() -> None:
+    assert {ISO, "pas181"} <= set(PACKS)
+    assert sorted(PACKS) == PACKS
+    assert all((bundled_rules.bundled(name) / "model.yaml").is_file() for name in PACKS)
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_every_encoded_level_has_both_cases(pack: str) -> None:
+    cases = CASES[pack]
+    for cid, spec in _rule_pack(pack).characteristics.items():
+        assert cid in cases, f"{pack} {cid} has no case file"
+        assert sorted(cases[cid].levels) == sorted(spec.levels), f"{pack} {cid}"
         for level in spec.levels:
-            runs = CASES[cid].levels[level]
-            assert runs.reach.items, f"{cid} level {level}: the reach case has no evidence"
-            assert runs.miss.unmet, f"{cid} level {level}: the miss case names no unmet requirement"
+            runs = cases[cid].levels[level]
+            where = f"{pack} {cid} level {level}"
+            assert runs.reach.items, f"{where}: the reach case has no evidence"
+            assert runs.miss.unmet, f"{where}: the miss case names no unmet requirement"
             leaves = {node.id for node in _nodes(spec, level)}
-            assert runs.miss.unmet in leaves, f"{cid} level {level}: {runs.miss.unmet} is not a requirement"
+            assert runs.miss.unmet in leaves, f"{where}: {runs.miss.unmet} is not a requirement"
 
 
-def test_every_level_has_a_summary_in_both_languages(rule_pack: RulePack) -> None:
-    for spec in rule_pack.characteristics.values():
+@pytest.mark.parametrize("pack", PACKS)
+def test_every_level_has_a_summary_in_both_languages(pack: str) -> None:
+    for spec in _rule_pack(pack).characteristics.values():
         for level in spec.levels.values():
             assert level.summary.en.strip()
             assert level.summary.zh.strip()
@@ -67,8 +85,14 @@ def test_every_level_has_a_summary_in_both_languages(rule_pack: RulePack) -> Non
                     assert node.summary.zh.strip()
 
 
-def test_a_case_that_does_not_hold_is_reported(rule_pack: RulePack, reference: ReferenceInference) -> None:
-    case = CASES["4.3"]
+@pytest.mark.parametrize("pack", PACKS)
+def test_bundled_pack_loads_fresh(pack: str) -> None:
+    folder = bundled_rules.bundled(pack)
+    assert load_rule_pack(folder).characteristics.keys() == CASES[pack].keys()
+
+
+def test_a_case_that_does_not_hold_is_reported(reference: ReferenceInference) -> None:
+    rule_pack, case = _rule_pack(ISO), CASES[ISO]["4.3"]
     wrong_miss = case.levels[3].miss.model_copy(update={"unmet": "holistic-risk-assessment"})
     levels = {**case.levels, 3: case.levels[3].model_copy(update={"miss": wrong_miss})}
     result = run_case(rule_pack, case.model_copy(update={"levels": levels}), 3, "miss", reference)
@@ -84,15 +108,11 @@ def test_a_case_that_does_not_hold_is_reported(rule_pack: RulePack, reference: R
     assert wrong_level.failures == ("expected level 4, verified 3",)
 
 
-def test_missing_case_file_is_a_failure(rule_pack: RulePack, reference: ReferenceInference) -> None:
-    results = run_cases(rule_pack.only("1.5.2"), {}, reference)
+def test_missing_case_file_is_a_failure(reference: ReferenceInference) -> None:
+    results = run_cases(_rule_pack(ISO).only("1.5.2"), {}, reference)
     assert [r.failures for r in results] == [("1.5.2 has no case file",)]
 
 
 def _nodes(spec: CharacteristicRules, level: int) -> list[Requirement]:
     """Every requirement node of a level."""
     return [node for top in spec.levels[level].requirements for node in top.walk()]
-
-
-def test_bundled_pack_loads_fresh() -> None:
-    assert load_rule_pack(PACK).characteristics.keys() == CASES.keys()

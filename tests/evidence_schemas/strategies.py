@@ -137,3 +137,11 @@ def _fix_item(item: dict[str, Any]) -> None:
     for series in ("targets", "observations"):
         if series in item:
             item[series] = list({point["date"]: point for point in item[series]}.values())
+    matrix = item.get("maturity_targets")
+    if matrix is not None:
+        # A performance-matrix row needs a baseline and targets that never get easier.
+        item.setdefault("baseline", {"value": 0, "date": dt.date(2020, 1, 1), "method": "survey"})
+        values = sorted(matrix[f"level_{n}"] for n in range(2, 6))
+        if item["direction"] == "lower_is_better":
+            values.reverse()
+        matrix.update({f"level_{n}": v for n, v in zip(range(2, 6), values, strict=True)})
