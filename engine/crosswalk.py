@@ -175,35 +175,38 @@ def translate(
     return Translation(EvidencePack.model_validate_json(canonical_json(body)), tuple(dropped))
 
 
-def compare(results: Mapping[str, Result], crosswalk: Crosswalk) -> dict[str, Any]:
+def compare(
+    results: Mapping[str, Result], crosswalk: Crosswalk, models: Mapping[str, MaturityModel]
+) -> dict[str, Any]:
     """Per ISO 37106 sub-component, each model's characteristics and levels there, its level
-    (the lowest of them), and whether the models agree; plus ISO 18091 colours of MMSSC purposes."""
+    (the lowest of them), and whether the models agree; plus ISO 18091 colours of MMSSC purposes
+    with the ISO 18091 functions each purpose cites (``models``: the catalogues)."""
     rows = []
     for ref, title in sorted(crosswalk.titles.items(), key=lambda kv: _ref_order(kv[0])):
-        models: dict[str, Any] = {}
+        rated: dict[str, Any] = {}
         for model_id, result in sorted(results.items()):
             links = crosswalk.links[model_id]
             levels = {c.id: c.verified_level for c in result.characteristics if ref in links.get(c.id, ())}
             if levels:
                 known = [v for v in levels.values() if v is not None]
-                models[model_id] = {"characteristics": levels, "level": min(known) if known else None}
-        compared = [m["level"] for m in models.values() if m["level"] is not None]
+                rated[model_id] = {"characteristics": levels, "level": min(known) if known else None}
+        compared = [m["level"] for m in rated.values() if m["level"] is not None]
         rows.append(
             {
                 "sub_component": ref,
                 "title": title.en,
-                "models": models,
+                "models": rated,
                 "agree": len(compared) > 1 and len(set(compared)) == 1,
                 "spread": max(compared) - min(compared) if len(compared) > 1 else None,
             }
         )
     report: dict[str, Any] = {"sub_components": [r for r in rows if r["models"]]}
     if MMSSC in results:
-        report["iso18091"] = _colours(results[MMSSC], crosswalk)
+        report["iso18091"] = _colours(results[MMSSC], crosswalk, models[MMSSC])
     return report
 
 
-def _colours(result: Result, crosswalk: Crosswalk) -> list[dict[str, Any]]:
+def _colours(result: Result, crosswalk: Crosswalk, model: MaturityModel) -> list[dict[str, Any]]:
     by_level = sorted(crosswalk.colours.items(), key=lambda kv: kv[1].level)
     out = []
     for c in result.characteristics:
@@ -211,7 +214,10 @@ def _colours(result: Result, crosswalk: Crosswalk) -> list[dict[str, Any]]:
             continue
         # Levels above the highest colour keep it (green): ISO 18091 has no colour beyond it.
         colour = [name for name, spec in by_level if spec.level <= c.verified_level][-1]
-        out.append({"characteristic": c.id, "level": c.verified_level, "colour": colour})
+        functions = model.characteristic(c.id).references.get("iso18091", [])
+        out.append(
+            {"characteristic": c.id, "level": c.verified_level, "colour": colour, "functions": functions}
+        )
     return out
 
 

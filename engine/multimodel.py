@@ -51,7 +51,8 @@ def evaluate_models(
         digest = pack_digest(translation.pack)
         evaluation = evaluate_on(rules, translation.pack, digest, as_of, inference)
         runs[model] = ModelRun(rules, evaluation, translation.dropped)
-    report = compare({m: r.evaluation.result for m, r in runs.items()}, crosswalk)
+    results = {m: r.evaluation.result for m, r in runs.items()}
+    report = compare(results, crosswalk, {m: r.model for m, r in packs.items()})
     report["source"] = {"pack": pack.id, "model": pack.model, "digest": pack_digest(pack)}
     report["dropped"] = {m: list(r.dropped) for m, r in runs.items()}
     return runs, report
@@ -92,7 +93,11 @@ def crosswalk_markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {row['sub_component']} {row['title']} | " + " | ".join(cells) + f" | {verdict} |")
     if report.get("iso18091"):
         lines += ["", "## ISO 18091 diagnostic of the MMSSC purposes", ""]
-        lines += [f"- {p['characteristic']}: level {p['level']}, {p['colour']}" for p in report["iso18091"]]
+        lines += [
+            f"- {p['characteristic']}: level {p['level']}, {p['colour']}"
+            + (f" (ISO 18091 {', '.join(p['functions'])})" if p["functions"] else "")
+            for p in report["iso18091"]
+        ]
     dropped = {m: d for m, d in report["dropped"].items() if d}
     if dropped:
         lines += ["", "## Evidence no characteristic of a model shares a sub-component with", ""]

@@ -68,6 +68,9 @@ def test_three_models_from_one_pack_and_where_they_agree() -> None:
     assert not rows["B1"]["agree"]
     assert rows["B1"]["spread"] == max(m["level"] for m in b1.values()) - min(m["level"] for m in b1.values())
     colours = {p["characteristic"]: p["colour"] for p in report["iso18091"]}
+    functions = {p["characteristic"]: p["functions"] for p in report["iso18091"]}
+    mmssc = load_rule_pack(bundled_rules.bundled("iso37107-2019")).model
+    assert functions["4.3"] == mmssc.characteristic("4.3").references["iso18091"] != []
     for cid, colour in colours.items():
         level = levels["iso37107-2019"][cid]
         assert colour == ("red" if level == 1 else "yellow" if level == 2 else "green")
