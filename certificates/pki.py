@@ -68,6 +68,20 @@ class TestPki:
     crl: Path
     """``root.crl.pem``: an empty CRL from the root, next update in 30 days."""
 
+    @classmethod
+    def in_folder(cls, folder: Path) -> TestPki:
+        """The files of a test PKI in ``folder``, by their fixed names."""
+        return cls(
+            folder=folder,
+            root=folder / "root.pem",
+            root_key=folder / "root-key.pem",
+            signer_p12=folder / "signer.p12",
+            signer_password=folder / "signer.password",
+            tsa_p12=folder / "tsa.p12",
+            tsa_password=folder / "tsa.password",
+            crl=folder / "root.crl.pem",
+        )
+
     def root_certificate(self) -> x509.Certificate:
         """The root CA certificate."""
         return x509.load_pem_x509_certificate(self.root.read_bytes())
@@ -87,16 +101,7 @@ def init_test_pki(folder: Path, now: dt.datetime, *, label: str = "Assay") -> Te
     ``label`` starts every subject; a second PKI with another label is a foreign one.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    pki = TestPki(
-        folder=folder,
-        root=folder / "root.pem",
-        root_key=folder / "root-key.pem",
-        signer_p12=folder / "signer.p12",
-        signer_password=folder / "signer.password",
-        tsa_p12=folder / "tsa.p12",
-        tsa_password=folder / "tsa.password",
-        crl=folder / "root.crl.pem",
-    )
+    pki = TestPki.in_folder(folder)
     root_key = _new_key()
     root = _root_certificate(root_key, _name(label, f"{label} TEST Root CA"), now)
     pki.root.write_bytes(root.public_bytes(serialization.Encoding.PEM))

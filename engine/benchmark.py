@@ -16,10 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from engine.errors import InputError, Problem
-from engine.result import GroupSummary, Reference, Result
+from engine.result import Frozen, GroupSummary, Reference, Result
 from engine.rulepack import RulePack
 
 METHOD = (
@@ -30,12 +30,6 @@ METHOD = (
     "their mean level"
 )
 """The statistics used, in words (also written into every benchmark)."""
-
-
-class Frozen(BaseModel):
-    """Base of benchmark models."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Participant(Frozen):

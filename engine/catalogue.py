@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -16,6 +16,7 @@ from engine.errors import Problem, RulePackError
 from engine.sourcemap import SourceDoc, load_yaml
 
 GroupScope = Literal["sub_dimension", "dimension"]
+M = TypeVar("M", bound=BaseModel)
 
 
 class Strict(BaseModel):
@@ -129,15 +130,21 @@ class MaturityModel(Strict):
         return subs + dims
 
 
-def load_catalogue(path: Path, display: str | None = None) -> MaturityModel:
-    """Load and check ``model.yaml``; raises :class:`RulePackError` listing every problem."""
+def load_data(path: Path, schema: type[M], display: str | None = None) -> tuple[M, SourceDoc]:
+    """A YAML data file of the rules (catalogue, KPI catalogue, crosswalk) validated against
+    ``schema``, with its line map; raises :class:`RulePackError` listing every problem."""
     doc = load_yaml(path, display)
     if doc.problems:
         raise RulePackError(doc.problems)
     try:
-        model = MaturityModel.model_validate(doc.data)
+        return schema.model_validate(doc.data), doc
     except ValidationError as exc:
         raise RulePackError(doc.validation_problems(exc)) from None
+
+
+def load_catalogue(path: Path, display: str | None = None) -> MaturityModel:
+    """Load and check ``model.yaml``; raises :class:`RulePackError` listing every problem."""
+    model, doc = load_data(path, MaturityModel, display)
     problems = check_catalogue(model, doc)
     if problems:
         raise RulePackError(problems)

@@ -15,13 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from engine.canonical import canonical_json
-from engine.catalogue import MaturityModel, Strict, Text
+from engine.catalogue import MaturityModel, Strict, Text, load_data
 from engine.errors import Problem, RulePackError
 from engine.result import Result
-from engine.sourcemap import load_yaml
 from evidence_schemas.items import Commitment, Kpi
 from evidence_schemas.pack import EvidencePack
 
@@ -71,15 +70,8 @@ class Crosswalk:
 
 def load_crosswalk(models: Mapping[str, MaturityModel], folder: Path = CROSSWALKS) -> Crosswalk:
     """The crosswalk for ``models`` (id -> catalogue); RulePackError lists every problem."""
-    doc = load_yaml(folder / "iso37106.yaml")
-    colours_doc = load_yaml(folder / "iso18091.yaml")
-    if doc.problems or colours_doc.problems:
-        raise RulePackError([*doc.problems, *colours_doc.problems])
-    try:
-        data = Iso37106Crosswalk.model_validate(doc.data)
-        colours = Iso18091Colours.model_validate(colours_doc.data)
-    except ValidationError as exc:
-        raise RulePackError(doc.validation_problems(exc)) from None
+    data, doc = load_data(folder / "iso37106.yaml", Iso37106Crosswalk)
+    colours, _ = load_data(folder / "iso18091.yaml", Iso18091Colours)
     problems: list[Problem] = []
     links: dict[str, dict[str, tuple[str, ...]]] = {}
     for model_id, model in sorted(models.items()):
@@ -156,9 +148,8 @@ def translate(
         data = item.model_dump(mode="json")
         data["offered_for"] = offered(item)
         if isinstance(item, Commitment):
-            data["promises"] = [
-                {**p.model_dump(mode="json"), "offered_for": offered(p)} for p in item.promises if offered(p)
-            ]
+            promised = [(p, offered(p)) for p in item.promises]
+            data["promises"] = [{**p.model_dump(mode="json"), "offered_for": o} for p, o in promised if o]
         if data["offered_for"]:
             items.append(data)
         else:

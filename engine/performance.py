@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
-from engine.catalogue import Strict, Text
+from engine.catalogue import Strict, Text, load_data
 from engine.errors import InputError, Problem, RulePackError
-from engine.sourcemap import load_yaml
 from evidence_schemas.items import Kpi
 from evidence_schemas.pack import EvidencePack
 
@@ -54,14 +53,7 @@ class KpiCatalogue(Strict):
 
 def load_kpi_catalogue(rules_dir: Path) -> dict[tuple[str, str], CatalogueKpi]:
     """(catalogue, id) -> KPI, from a rule pack's ``kpis.yaml``; RulePackError lists problems."""
-    path = rules_dir / KPI_CATALOGUE
-    doc = load_yaml(path)
-    if doc.problems:
-        raise RulePackError(doc.problems)
-    try:
-        parsed = KpiCatalogue.model_validate(doc.data)
-    except ValidationError as exc:
-        raise RulePackError(doc.validation_problems(exc)) from None
+    parsed, doc = load_data(rules_dir / KPI_CATALOGUE, KpiCatalogue)
     found: dict[tuple[str, str], CatalogueKpi] = {}
     for i, kpi in enumerate(parsed.kpis):
         key = (kpi.catalogue, kpi.id)

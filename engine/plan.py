@@ -15,13 +15,13 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from engine.catalogue import Characteristic, MaturityModel, Text
 from engine.errors import InputError, Problem
 from engine.explain import Lang
 from engine.outcomes import Status
-from engine.result import CharacteristicResult, LevelResult, Reference, RequirementResult, Result
+from engine.result import CharacteristicResult, Frozen, LevelResult, Reference, RequirementResult, Result
 from engine.rulepack import RulePack
 from engine.spec import Requirement
 
@@ -30,12 +30,6 @@ LEAD_REFERENCES = "annex_b"
 
 GoalBasis = Literal["target", "claim", "target and claim"]
 """Where a characteristic's goal comes from: the plan's target, the community's claim, or both."""
-
-
-class Frozen(BaseModel):
-    """Base of plan models."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Alternative(Frozen):

@@ -35,16 +35,7 @@ YEAR = TODAY.year
 def pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
     folder = tmp_path_factory.mktemp("ca") / "pki"
     assert run(["ca", "init-test", str(folder)]) == 0
-    return TestPki(
-        folder=folder,
-        root=folder / "root.pem",
-        root_key=folder / "root-key.pem",
-        signer_p12=folder / "signer.p12",
-        signer_password=folder / "signer.password",
-        tsa_p12=folder / "tsa.p12",
-        tsa_password=folder / "tsa.password",
-        crl=folder / "root.crl.pem",
-    )
+    return TestPki.in_folder(folder)
 
 
 @pytest.fixture(scope="module")
