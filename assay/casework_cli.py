@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 from assay.cert_cli import data_option
+from assay.groups import Group
 from assay.services import DATE, as_option, attachments_option, date_option, out, services_for
 
 
-@click.group("finding", help="Nonconformities: raise and close.")
+@click.group("finding", cls=Group, help="Nonconformities: raise and close.")
 def finding_group() -> None:
     """``assay engagement finding``."""
 

@@ -18,6 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 import rules as bundled_rules
+from assay.groups import Group
+from assay.terminal import console
 from audits.store import open_store
 from certificates.awarding import Awarding
 from certificates.errors import VerificationError
@@ -79,7 +81,7 @@ def _certificates(path: Path) -> list[x509.Certificate]:
         raise InputError([Problem(str(path), None, "", f"not a PEM certificate file: {exc}")]) from None
 
 
-@click.group("ca", help="Test certificate authorities for demos and tests.")
+@click.group("ca", cls=Group, help="Test certificate authorities for demos and tests.")
 def ca_group() -> None:
     """``assay ca``."""
 
@@ -101,7 +103,7 @@ def ca_init_test(folder: Path) -> None:
     out.write(f"  timestamping:   {pki.tsa_p12} (password in {pki.tsa_password})\n")
 
 
-@click.group("cert", help="Issue certificates and keep the register.")
+@click.group("cert", cls=Group, help="Issue certificates and keep the register.")
 def cert_group() -> None:
     """``assay cert``."""
 
@@ -172,7 +174,7 @@ def cert_issue(
         actor=acting.actor,
         signing=_signing(level, tsa_url, trust, crls),
     )
-    print_issued(Console(width=140), issued)
+    print_issued(console(), issued)
 
 
 def _signing(level: Level, tsa_url: str | None, trust: Path | None, crls: tuple[Path, ...]) -> SigningOptions:
@@ -183,16 +185,16 @@ def _signing(level: Level, tsa_url: str | None, trust: Path | None, crls: tuple[
     return SigningOptions(level=level, timestamper=timestamper, validation_context=context)
 
 
-def print_issued(console: Console, issued: Issued) -> None:
+def print_issued(terminal: Console, issued: Issued) -> None:
     """What was issued, in a few lines."""
     cert = issued.certificate
-    console.print(f"Issued certificate {cert.number} to {cert.community}: {issued.path}")
-    console.print(
+    terminal.print(f"Issued certificate {cert.number} to {cert.community}: {issued.path}")
+    terminal.print(
         f"  valid {cert.issued_on} to {cert.expires_on}; surveillance due "
         + ", ".join(str(d) for d in cert.surveillance_due)
     )
     if cert.test:
-        console.print("  signed with a TEST key: watermarked, not a valid certificate")
+        terminal.print("  signed with a TEST key: watermarked, not a valid certificate")
 
 
 def _lifecycle(operation: str) -> click.Command:
@@ -233,7 +235,7 @@ def cert_list(day: dt.datetime | None, data: str) -> None:
             entry.status,
             entry.status_reason or "",
         )
-    Console(width=140).print(table)
+    console().print(table)
 
 
 @cert_group.command("export-register")

@@ -3,23 +3,31 @@
 Application, audit team, evidence submission, auditors' verdicts, a finding, evaluation, a
 refused decision (the lead auditor may not decide), the reviewer's decision, issuing a signed
 TEST certificate, and checking it, each step printed. Everything lands in one folder: a SQLite
-store, a fresh test PKI, the certificate, and the evaluation's result and trail. Dates stand at
-the sample's assessment date, so the store's records are the same on every run.
+store, a fresh test PKI, the certificate, and the evaluation's result and trail. The audit (people,
+application, evidence, verdicts, finding, evaluation) stands at the sample's assessment date; the
+decision and the certificate are dated by the injected clock (the real one from the CLI), as a
+certification body's would be, never backdated to the assessment.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shlex
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import click
 from rich.console import Console
 
 import examples
 from assay.cert_cli import print_issued, print_verification
+from assay.options import engine_option, inference, load_rules
 from assay.report import print_table, summary_markdown
+from assay.terminal import console
 from audits.blobs import Blobs
 from audits.casework import Casework
 from audits.decisions import Decisions
@@ -37,28 +45,40 @@ from certificates.verify import verify_certificate
 from engine.evaluation import Inference
 from engine.result import Result
 from engine.rulepack import RulePack
-from engine.sources import FixedClock, SystemClock
-from engine.trail import verify_lines
+from engine.sources import Clock, FixedClock, SystemClock
+from engine.trail import verify_file, verify_lines
 
 BODY = "Assay Demo Certification Body"
 SUBMITTER, LEAD, AUDITOR, REVIEWER, ADMIN = "mei.harbourton", "rolu", "amira", "jonas", "sofia"
 
 
-def run_demo(console: Console, out: Path, rules: RulePack, inference: Inference) -> None:
-    """Run the lifecycle into ``out`` (replaced if it exists)."""
+@dataclass(frozen=True)
+class DemoOutcome:
+    """What the demo made, for the commands that check it."""
+
+    engagement: str
+    certificate: Path
+    trust_anchor: Path
+
+
+def run_demo(
+    console: Console, out: Path, rules: RulePack, inference: Inference, *, clock: Clock
+) -> DemoOutcome:
+    """Run the lifecycle into ``out`` (replaced if it exists); ``clock`` dates the decision and
+    the certificate."""
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     data = out / "data"
     store = open_store(data)
-    clock = FixedClock.at_date(examples.SAMPLE_AS_OF)
-    args = (store, Blobs(data / "attachments"), clock, rules)
-    engagements, decisions, casework, awarding = (
-        Engagements(*args),
-        Decisions(*args),
-        Casework(*args),
-        Awarding(*args),
+    audit_clock = FixedClock.at_date(examples.SAMPLE_AS_OF)
+    blobs = Blobs(data / "attachments")
+    engagements, decisions, casework = (
+        Engagements(store, blobs, audit_clock, rules),
+        Decisions(store, blobs, audit_clock, rules),
+        Casework(store, blobs, audit_clock, rules),
     )
+    deciding, awarding = Decisions(store, blobs, clock, rules), Awarding(store, blobs, clock, rules)
 
     def step(text: str) -> None:
         console.print(f"[bold]>[/bold] {text}")
@@ -95,11 +115,11 @@ def run_demo(console: Console, out: Path, rules: RulePack, inference: Inference)
     step(f"{LEAD} evaluates evidence version {record.pack_version} (evaluation {record.number}):")
     print_table(console, Result.model_validate_json(record.result))
     try:
-        decisions.decide(LEAD, eid, "certify", "I audited it")
+        deciding.decide(LEAD, eid, "certify", "I audited it")
     except RefusedError as exc:
         step(f"refused and recorded: {exc}")
-    decisions.decide(REVIEWER, eid, "certify", "Evidence and verdicts support the verified profile")
-    step(f"{REVIEWER} (not on the audit team) decides: certify")
+    deciding.decide(REVIEWER, eid, "certify", "Evidence and verdicts support the verified profile")
+    step(f"{REVIEWER} (not on the audit team) decides on {clock.now().date()}: certify")
     _write_evaluation(out, record.result, record.trail, summary_markdown_of(record.result, record.trail_head))
     pki = init_test_pki(out / "test-pki", SystemClock().now())
     key = load_signing_key(pki.signer_p12, read_password(None, pki.signer_password))
@@ -115,12 +135,41 @@ def run_demo(console: Console, out: Path, rules: RulePack, inference: Inference)
     print_verification(verification)
     if not verification.ok:
         raise VerificationError(verification.reasons)
-    # Plain writes: the commands must stay on one line to be copied, whatever the terminal width.
-    sys.stdout.write("Check it yourself (offline):\n")
-    sys.stdout.write(f"  assay verify {issued.path} --trust {pki.root} --register {data}\n")
-    sys.stdout.write(f"  assay trail verify --store {data}\n")
-    sys.stdout.write(f"  assay engagement status {eid} --data {data}\n")
-    sys.stdout.write(f"  pdfsig {issued.path}   (poppler-utils; trust {pki.root} in NSS to see it trusted)\n")
+    return DemoOutcome(eid, issued.path, pki.root)
+
+
+def check_commands(assay: str, out: Path, engagement: str, pdf: Path, root: Path) -> str:
+    """The "check it yourself" commands: one per line, each runnable as printed in the shell
+    that ran the demo, comments on lines of their own. Plain text, never wrapped, so a line
+    can be copied whatever the terminal's width."""
+    q = shlex.quote
+    data, nss = out / "data", out / "nssdb"
+    lines = [
+        "Check it yourself (offline), in this shell:",
+        "# the certificate: signature, embedded result, register status",
+        f"{assay} verify {q(str(pdf))} --trust {q(str(root))} --register {q(str(data))}",
+        "# the store's hash-chained trail",
+        f"{assay} trail verify --store {q(str(data))}",
+        "# the evaluation's trail",
+        f"{assay} trail verify {q(str(out / 'trail.jsonl'))}",
+        "# where the engagement stands",
+        f"{assay} engagement status {q(engagement)} --data {q(str(data))}",
+        "# an independent validator (poppler-utils, libnss3-tools): trust the test root, then check",
+        f"mkdir -p {q(str(nss))} && certutil -N -d {q(str(nss))} --empty-password",
+        f"certutil -A -d {q(str(nss))} -n assay-test-root -t CT,C,C -i {q(str(root))}",
+        f"pdfsig -nssdir {q(str(nss))} {q(str(pdf))}",
+    ]
+    return "".join(line + "\n" for line in lines)
+
+
+def invocation() -> str:
+    """The command that started this process, as the same shell would run it again."""
+    program = sys.argv[0] if sys.argv else ""
+    if not program or Path(program).name == "__main__.py":
+        return f"{shlex.quote(sys.executable)} -m assay"
+    if os.sep not in program:
+        program = shutil.which(program) or program
+    return shlex.quote(program)
 
 
 def _submission(sample: Path, target: Path) -> tuple[Path, list[Verdict]]:
@@ -149,3 +198,36 @@ def _write_evaluation(out: Path, result: bytes, trail: str, summary: bytes) -> N
     (out / "result.json").write_bytes(result)
     (out / "trail.jsonl").write_text(trail, encoding="utf-8")
     (out / "summary.md").write_bytes(summary)
+
+
+@click.command("demo")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("assay-demo"),
+    show_default=True,
+    help="Folder for the demo's outputs (replaced if it exists).",
+)
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Day of the decision and the certificate (default today); the audit stands at the sample's date.",
+)
+@engine_option
+def demo_command(out: Path, day: dt.datetime | None, engine: str) -> None:
+    """Run the whole certification process on the sample community, to a signed TEST certificate."""
+    terminal = console()
+    pack = load_rules(None)
+    terminal.print(
+        f"Rule pack {pack.id}: {len(pack.characteristics)} of "
+        f"{len(pack.model.characteristics())} characteristics encoded, digest {pack.digest}"
+    )
+    terminal.print(f"Sample community: {examples.sample_pack()}, assessed as of {examples.SAMPLE_AS_OF}")
+    clock: Clock = FixedClock.at_date(day.date()) if day is not None else SystemClock()
+    made = run_demo(terminal, out, pack, inference(engine), clock=clock)
+    checked = verify_file(out / "trail.jsonl")
+    terminal.print(f"Wrote {out}/result.json, {out}/trail.jsonl and {out}/summary.md")
+    terminal.print(f"Evaluation trail verified: {checked.records} records, head {checked.head}")
+    sys.stdout.write(check_commands(invocation(), out, made.engagement, made.certificate, made.trust_anchor))

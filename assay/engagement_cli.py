@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from assay.casework_cli import case_command, finding_group, resolve_command
 from assay.cert_cli import PASSWORD_ENV, PATH, data_option, print_issued
+from assay.groups import Group
 from assay.services import (
     DATE,
     as_option,
@@ -27,6 +29,7 @@ from assay.services import (
     rules_option,
     services_for,
 )
+from assay.terminal import console
 from audits.engagements import Verdict
 from audits.people import all_people, load_people
 from audits.store import open_store
@@ -41,7 +44,7 @@ from engine.sources import SystemClock
 # People -----------------------------------------------------------------------------------
 
 
-@click.group("people", help="Who may act, and in which body roles.")
+@click.group("people", cls=Group, help="Who may act, and in which body roles.")
 def people_group() -> None:
     """``assay people``."""
 
@@ -72,13 +75,13 @@ def people_list(data: str) -> None:
     with open_store(data, create=False).read() as connection:
         for p in all_people(connection):
             table.add_row(p.id, p.name, p.organisation, p.community or "", ", ".join(sorted(p.roles)))
-    Console(width=140).print(table)
+    console().print(table)
 
 
 # Engagements ------------------------------------------------------------------------------
 
 
-@click.group("engagement", help="Audit engagements from application to certificate.")
+@click.group("engagement", cls=Group, help="Audit engagements from application to certificate.")
 def engagement_group() -> None:
     """``assay engagement``."""
 
@@ -336,18 +339,76 @@ def engagement_issue(
         out=out or Path(f"{engagement}.pdf"),
         scheme=load_scheme(scheme_file) if scheme_file else Scheme(),
     )
-    print_issued(Console(width=140), issued)
+    print_issued(console(), issued)
 
 
 @engagement_group.command("status")
 @click.argument("engagement")
+@click.option("--json", "json_output", is_flag=True, help="The full record as JSON.")
 @date_option
 @data_option
-def engagement_status(engagement: str, day: dt.datetime | None, data: str) -> None:
-    """Where an engagement stands, as JSON."""
+def engagement_status(engagement: str, json_output: bool, day: dt.datetime | None, data: str) -> None:
+    """Where an engagement stands: step, team, evidence, findings, levels (--json: everything)."""
     on = day.date() if day else SystemClock().now().date()
     with open_store(data, create=False).read() as connection:
-        sys.stdout.write(json.dumps(status(connection, engagement, on), indent=2) + "\n")
+        record = status(connection, engagement, on)
+    if json_output:
+        sys.stdout.write(json.dumps(record, indent=2) + "\n")
+        return
+    terminal = console()
+    for label, text in status_lines(record):
+        terminal.print(f"[bold]{label}:[/bold] {text}" if label else text, overflow="fold")
+
+
+def _evidence(versions: int) -> str:
+    return f"latest version {versions}" if versions else "none submitted"
+
+
+def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The short status: what a person asks first, each as (label, text)."""
+    team = ", ".join(
+        f"{person} ({' and '.join(r.replace('_', ' ') for r in roles)})"
+        for person, roles in record["team"].items()
+    )
+    findings = record["open_findings"]
+    latest = record["latest_evaluation"]
+    if latest is None:
+        levels = "not evaluated yet"
+    else:
+        counts = Counter(v for v in latest["levels"].values() if isinstance(v, int))
+        spread = ", ".join(f"{counts[n]} at level {n}" for n in sorted(counts))
+        levels = f"evaluation {latest['number']} as of {latest['as_of']}: {spread}"
+    decision = record["latest_decision"]
+    certificate = record["certificate"]
+    lines = [
+        ("Engagement", f"{record['engagement']}: {record['community']} against {record['model']}"),
+        ("Next step", record["next_step"]),
+        ("Team", team or "not assigned"),
+        (
+            "Evidence",
+            f"latest version {record['evidence_versions']}" if record["evidence_versions"] else "none",
+        ),
+        (
+            "Open findings",
+            "; ".join(f"{f['number']} ({f['severity']}, due {f['due_on']})" for f in findings) or "none",
+        ),
+        ("Levels", levels),
+    ]
+    if decision is not None:
+        lines.append(("Decision", f"{decision['outcome']} (decision {decision['number']})"))
+    if certificate is not None:
+        nxt = certificate["next_surveillance"] or "none due"
+        lines.append(
+            (
+                "Certificate",
+                f"{certificate['number']} {certificate['status']}, expires {certificate['expires_on']}, "
+                f"next surveillance {nxt}",
+            )
+        )
+    if record["open_cases"]:
+        lines.append(("Open cases", str(record["open_cases"])))
+    lines.append(("", "The full record: add --json."))
+    return lines
 
 
 @engagement_group.command("history")

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 import rules as bundled_rules
+from assay.groups import Group
 from engine.errors import EvidencePackError, OutputError, Problem
 from engine.rulepack import load_rule_pack
 from evidence_schemas.common import Attachment
@@ -28,7 +29,7 @@ from evidence_schemas.writer import atomic_write, manifest_bytes, write_manifest
 ATTACHMENTS = "attachments"
 
 
-@click.group("pack", help="Create, extend, check and convert evidence packs.")
+@click.group("pack", cls=Group, help="Create, extend, check and convert evidence packs.")
 def pack_group() -> None:
     """``assay pack``."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import examples
 import rules
-from assay.cli import output_files, run_evaluation
+from assay.evaluate_cli import output_files, run_evaluation
 from assay.output import write_folder
 from audits.store import open_store
 from certificates.content import Issuance, build_certificate

@@ -90,9 +90,10 @@ class CompiledShard:
     """Every requirement node key, for checking that each settled exactly once."""
 
 
-def compile_characteristic(rules: CharacteristicRules) -> CompiledShard:
-    """Compile one characteristic's levels into ruleset rules."""
-    over = {kind: load for kind, load in alpha_load(rules).items() if load > ALPHA_BUDGET}
+def compile_characteristic(rules: CharacteristicRules, *, limits_checked: bool = False) -> CompiledShard:
+    """Compile one characteristic's levels into ruleset rules (``limits_checked``: the loader has
+    already bounded its alpha load)."""
+    over = {} if limits_checked else {k: n for k, n in alpha_load(rules).items() if n > ALPHA_BUDGET}
     if over:  # the rule-pack loader reports this; a pack built in code must not crash either
         raise EngineError(f"{rules.characteristic}: alpha load {over} exceeds {ALPHA_BUDGET}")
     out: Rules = {}
@@ -171,7 +172,7 @@ class DurableInference:
         for cid, rules in pack.characteristics.items():
             shard = self._compiled.get((pack.digest, cid))
             if shard is None:
-                shard = compile_characteristic(rules)
+                shard = compile_characteristic(rules, limits_checked=pack.limits_checked)
                 self.runtime.register(shard.name, shard.rules)
                 self._compiled[(pack.digest, cid)] = shard
             shards.append(shard)

@@ -199,7 +199,7 @@ def alpha_load(rules: CharacteristicRules) -> dict[str, int]:
     """
     loads: dict[str, int] = {}
     unshared = itertools.count()
-    tries: dict[str, dict[str, Any]] = {}
+    tries: dict[str, _Trie] = {}
     for rule in evidence_rules(rules):
         root = tries.setdefault(rule.kind, {})
         for alternatives in predicate_patterns(rule).values():
@@ -209,17 +209,21 @@ def alpha_load(rules: CharacteristicRules) -> dict[str, int]:
                     text = json.dumps(test, sort_keys=True)
                     if "$iany" in test or "$iall" in test:
                         text += f"#{next(unshared)}"
-                    node = node.setdefault(text, {})
+                    node = node.setdefault(text, (test, {}))[1]
     for kind, root in sorted(tries.items()):
         loads[kind] = _path_load(root)
     return loads
 
 
-def _path_load(node: dict[str, Any]) -> int:
+_Trie = dict[str, tuple[Test, "_Trie"]]
+"""Canonical text of a test -> (the test, the tests below it)."""
+
+
+def _path_load(node: _Trie) -> int:
     if not node:
         return 0
-    tests = [json.loads(text.split("#")[0]) for text in node]
-    return _can_match_together(tests) + max(_path_load(child) for child in node.values())
+    tests = [test for test, _ in node.values()]
+    return _can_match_together(tests) + max(_path_load(child) for _, child in node.values())
 
 
 def ruleset_size(rules: CharacteristicRules) -> int:

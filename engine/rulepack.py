@@ -18,9 +18,10 @@ from pydantic import ValidationError
 from engine.canonical import digest
 from engine.catalogue import MaturityModel, load_catalogue
 from engine.errors import Problem, RulePackError
+from engine.packcache import CheckedPacks
 from engine.patterns import ALPHA_BUDGET, MAX_RULES, alpha_load, ruleset_size
 from engine.rulecheck import CELL_FORMAT, check_characteristic
-from engine.sourcemap import SourceDoc, load_yaml
+from engine.sourcemap import SourceDoc, load_yaml, parse_plain_yaml
 from engine.spec import CharacteristicRules
 
 MODEL_FILE = "model.yaml"
@@ -40,6 +41,9 @@ class RulePack:
     """``sha256:`` over the pack's files: sha256sum-style lines ``<hex>  <path>``, sorted."""
     files: tuple[str, ...]
     """Files the digest covers, relative to the pack folder."""
+    limits_checked: bool = False
+    """Every characteristic was checked against the engine's limits on loading, so compiling
+    need not check again (a pack built in code is checked when it compiles)."""
 
     def only(self, *cids: str) -> RulePack:
         """The pack restricted to some characteristics (cases test one at a time).
@@ -50,8 +54,53 @@ class RulePack:
         return replace(self, characteristics={cid: self.characteristics[cid] for cid in cids})
 
 
-def load_rule_pack(folder: Path) -> RulePack:
-    """Load and check the pack in ``folder``; raises :class:`RulePackError` on any problem."""
+def load_rule_pack(folder: Path, *, checked: CheckedPacks | None = None) -> RulePack:
+    """Load and check the pack in ``folder``; raises :class:`RulePackError` on any problem.
+
+    With ``checked``, a pack whose exact files already passed every check under this code is
+    built without checking again (see :mod:`engine.packcache`), and a pack that passes is
+    recorded there.
+    """
+    if checked is not None:
+        files = _listing(folder)
+        if files is not None:
+            digest = pack_digest(folder, files)
+            if checked.passed(digest):
+                pack = _load_passed(folder, files, digest)
+                if pack is not None:
+                    return pack
+    pack = _load_and_check(folder)
+    if checked is not None:
+        checked.remember(pack.digest)
+    return pack
+
+
+def _listing(folder: Path) -> list[str] | None:
+    """The files a pack's digest covers, or None when it is no pack (loading says why)."""
+    rules_dir = folder / RULES_DIR
+    if not (folder / MODEL_FILE).is_file() or not rules_dir.is_dir():
+        return None
+    return [MODEL_FILE, *(f"{RULES_DIR}/{p.name}" for p in sorted(rules_dir.glob("*")))]
+
+
+def _load_passed(folder: Path, files: list[str], digest: str) -> RulePack | None:
+    """Build a pack that passed every check before: the catalogue as always, each rule file
+    parsed without its line map and validated by its model. None sends it through the checks."""
+    try:
+        model = load_catalogue(folder / MODEL_FILE)
+        loaded = {}
+        for name in files[1:]:
+            rules = CharacteristicRules.model_validate(parse_plain_yaml((folder / name).read_bytes()))
+            loaded[rules.characteristic] = rules
+    except (RulePackError, ValidationError, OSError, ValueError):
+        return None
+    ordered = {c.id: loaded[c.id] for c in model.characteristics() if c.id in loaded}
+    if len(ordered) != len(loaded):
+        return None
+    return RulePack(model.id, model, ordered, digest, tuple(files), limits_checked=True)
+
+
+def _load_and_check(folder: Path) -> RulePack:
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise RulePackError([Problem(str(folder), None, "", f"no {MODEL_FILE} in the rule pack")])
@@ -91,7 +140,7 @@ def load_rule_pack(folder: Path) -> RulePack:
         raise RulePackError(problems)
     files = [MODEL_FILE, *(f"{RULES_DIR}/{p.name}" for p in rule_files)]
     ordered = {c.id: loaded[c.id] for c in model.characteristics() if c.id in loaded}
-    return RulePack(model.id, model, ordered, pack_digest(folder, files), tuple(files))
+    return RulePack(model.id, model, ordered, pack_digest(folder, files), tuple(files), limits_checked=True)
 
 
 def _engine_limits(rules: CharacteristicRules, doc: SourceDoc) -> list[Problem]:

@@ -20,7 +20,7 @@ import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 import examples
-from assay.cli import output_files, run_evaluation
+from assay.evaluate_cli import output_files, run_evaluation
 from assay.output import write_folder
 from audits.store import open_store
 from certificates.errors import RegisterError, SigningError

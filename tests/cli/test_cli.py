@@ -21,7 +21,7 @@ Edit = Callable[[Path, Callable[[dict[str, Any]], None]], None]
 
 def test_demo_writes_result_trail_and_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo"
-    assert run(["demo", "--out", str(out)]) == 0
+    assert run(["demo", "--out", str(out), "--date", "2026-07-20"]) == 0
     printed = capsys.readouterr().out
     assert "Harbourton" in printed
     assert "4.3 Resilience" in printed
@@ -34,7 +34,7 @@ def test_demo_writes_result_trail_and_summary(tmp_path: Path, capsys: pytest.Cap
         "refused and recorded: mei.harbourton may not verify evidence",
         "rolu records 118 verdicts (117 accepted, 1 rejected)",
         "refused and recorded: rolu may not decide on ENG-2026-0001: they audited it",
-        "jonas (not on the audit team) decides: certify",
+        "jonas (not on the audit team) decides on 2026-07-20: certify",
         "sofia issues the certificate",
     ):
         assert step in printed
@@ -47,12 +47,12 @@ def test_demo_writes_result_trail_and_summary(tmp_path: Path, capsys: pytest.Cap
         "test-pki",
         "trail.jsonl",
     ]
-    number = f"ASSAY-{examples.SAMPLE_AS_OF.year}-000001"  # the demo's clock stands at the sample's date
+    number = "ASSAY-2026-000001"  # numbered in the year of the decision (--date)
     assert f"Issued certificate {number} to Harbourton" in printed
     assert f"VALID: certificate {number} for Harbourton" in printed
-    verify = f"assay verify {out}/certificate.pdf --trust {out}/test-pki/root.pem --register {out}/data"
-    assert f"  {verify}" in printed.splitlines()
-    assert run(verify.split()[1:]) == 0
+    verify = f" verify {out}/certificate.pdf --trust {out}/test-pki/root.pem --register {out}/data"
+    assert len([line for line in printed.splitlines() if line.endswith(verify)]) == 1
+    assert run(verify.split()) == 0
     result = json.loads((out / "result.json").read_text(encoding="utf-8"))
     levels = {c["id"]: c["verified_level"] for c in result["characteristics"] if c["status"] == "evaluated"}
     assert len(levels) == 32

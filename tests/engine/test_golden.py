@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import examples
-from assay.cli import output_files
+from assay.evaluate_cli import output_files
 from engine.durable_engine import DurableInference
 from engine.rulepack import RulePack
 from evidence_schemas.reader import read_pack

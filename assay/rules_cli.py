@@ -1,0 +1,115 @@
+"""``assay rules``: inspect and check rule packs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from assay.groups import Group
+from assay.options import PATH, engine_option, inference, load_rules, rules_option
+from assay.terminal import console
+
+
+@click.group("rules", cls=Group, help="Inspect and check rule packs.")
+def rules_group() -> None:
+    """``assay rules``."""
+
+
+def _folder(folder: Path | None) -> Path:
+    import rules as bundled_rules
+
+    return folder or bundled_rules.bundled()
+
+
+@rules_group.command("validate")
+@click.argument("folder", type=PATH, required=False)
+def rules_validate(folder: Path | None) -> None:
+    """Check a rule pack and its cases; lists every problem found."""
+    from engine.cases import load_cases
+
+    pack = load_rules(folder)
+    load_cases(_folder(folder))
+    console().print(f"{pack.id}: valid, {len(pack.characteristics)} characteristics, digest {pack.digest}")
+
+
+@rules_group.command("list")
+@click.argument("folder", type=PATH, required=False)
+def rules_list(folder: Path | None) -> None:
+    """List the model's characteristics and which the pack encodes."""
+    from rich.table import Table
+
+    pack = load_rules(folder)
+    table = Table(title=f"{pack.model.standard} ({pack.id})")
+    for column in ("Id", "Characteristic", "Kind", "Encoded"):
+        table.add_column(column, overflow="fold")
+    for char in pack.model.characteristics():
+        table.add_row(char.id, char.title.en, char.kind, "yes" if char.id in pack.characteristics else "no")
+    console().print(table)
+
+
+@rules_group.command("matrix")
+@click.argument("folder", type=PATH, required=False)
+def rules_matrix(folder: Path | None) -> None:
+    """The coverage table: per characteristic and level, requirements and auditor judgements."""
+    from rich.table import Table
+
+    from engine.coverage import coverage
+
+    pack = load_rules(folder)
+    rows = coverage(pack)
+    table = Table(title=f"{pack.model.standard}: rule coverage ({pack.id})")
+    for column in ("Id", "Characteristic", "L1", "L2", "L3", "L4", "L5", "Evidence kinds", "Judged"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        cells = {c.level: _cell(c.predicates, c.judged, c.as_at) for c in row.levels}
+        levels = ["floor" if row.levels else "-", *(cells.get(n, "-") for n in (2, 3, 4, 5))]
+        table.add_row(row.characteristic, row.title, *levels, ", ".join(row.kinds), str(row.judged))
+    terminal = console()
+    terminal.print(table)
+    encoded = [c for row in rows for c in row.levels]
+    predicates, judged = sum(c.predicates for c in encoded), sum(c.judged for c in encoded)
+    terminal.print(
+        f"{len(encoded)} of {4 * len(rows)} level cells encoded; {predicates} evidence "
+        f"requirements, {judged} needing an auditor's judgement. "
+        "Cell: requirements / judged, ^N = as at level N."
+    )
+
+
+def _cell(predicates: int, judged: int, as_at: int | None) -> str:
+    return f"{predicates} / {judged}" + (f" ^{as_at}" if as_at is not None else "")
+
+
+@rules_group.command("explain")
+@click.argument("characteristic")
+@rules_option
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language.")
+def rules_explain(characteristic: str, rules_dir: Path | None, lang: str) -> None:
+    """Show a characteristic's levels and requirements."""
+    from engine.explain import explain as explain_lines
+
+    pack = load_rules(rules_dir)
+    spec = pack.characteristics.get(characteristic)
+    if spec is None:
+        known = ", ".join(pack.characteristics)
+        raise click.UsageError(f"{characteristic!r} is not encoded in {pack.id} (encoded: {known})")
+    for line in explain_lines(pack.model, spec, "zh" if lang == "zh" else "en"):
+        sys.stdout.write(line + "\n")
+
+
+@rules_group.command("test")
+@click.argument("folder", type=PATH, required=False)
+@engine_option
+def rules_test(folder: Path | None, engine: str) -> None:
+    """Run the cases beside the rules: each level reached, and missed by one requirement."""
+    from engine.cases import load_cases, run_cases
+
+    results = run_cases(load_rules(folder), load_cases(_folder(folder)), inference(engine))
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        state = "ok" if r.ok else "FAIL " + "; ".join(r.failures)
+        sys.stdout.write(f"{r.characteristic} level {r.level} {r.run}: {state}\n")
+    sys.stdout.write(f"{len(results) - len(failed)} of {len(results)} cases pass\n")
+    if failed:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,58 @@
+"""Every command the demo prints runs as printed, in the shell that ran the demo."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.tools import require_tool
+
+INSTALLED = Path(sys.executable).with_name("assay")
+
+
+def _printed_commands(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Check it yourself"))
+    return [line for line in lines[start + 1 :] if line and not line.startswith("#")]
+
+
+def test_the_demos_check_commands_run_when_pasted_into_bash(tmp_path: Path) -> None:
+    for tool in ("pdfsig", "certutil"):
+        require_tool(tool)
+    # As the README's quick start runs it: a relative path to the venv's script, no venv activated.
+    program = os.path.relpath(INSTALLED, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONWARNINGS")}
+    env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # no venv on PATH: `assay` alone would not be found
+    demo = subprocess.run(
+        [program, "demo", "--out", "assay-demo"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert demo.returncode == 0, demo.stderr
+    assert demo.stderr == ""  # no library warning reaches the user
+    commands = _printed_commands(demo.stdout)
+    assert len(commands) == 7
+    assert all(c.startswith(program + " ") for c in commands[:4])
+    for command in commands:
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+    assert "VALID: certificate ASSAY-" in _run(commands[0], tmp_path, env)
+    assert "intact:" in _run(commands[1], tmp_path, env)
+    assert "Next step: surveillance when due" in _run(commands[3], tmp_path, env)
+    pdfsig = _run(commands[-1], tmp_path, env)
+    assert "Signature is Valid." in pdfsig
+    assert "Certificate is Trusted." in pdfsig
+
+
+def _run(command: str, cwd: Path, env: dict[str, str]) -> str:
+    return subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True).stdout
+
+
+def test_a_command_started_as_a_module_prints_the_module_form() -> None:
+    script = (
+        "import sys; sys.argv = ['/x/assay/__main__.py']\n"
+        "from assay.demo import invocation\n"
+        "print(invocation())"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"{sys.executable} -m assay"
