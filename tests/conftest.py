@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -28,6 +29,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--regen-golden", action="store_true", help="rewrite tests/golden/ from the current output"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Commands run by the tests (in process or as subprocesses) keep their checked-pack record
+    in the session's own folder, never in the user's cache."""
+    before = os.environ.get("ASSAY_CACHE_DIR")
+    os.environ["ASSAY_CACHE_DIR"] = str(tmp_path_factory.mktemp("assay-cache"))
+    yield
+    if before is None:
+        del os.environ["ASSAY_CACHE_DIR"]
+    else:
+        os.environ["ASSAY_CACHE_DIR"] = before
 
 
 @pytest.fixture
