@@ -46,5 +46,8 @@ def require_database_url() -> str:
     """The PostgreSQL URL in ``ASSAY_TEST_DATABASE_URL``; skips the test (fails under CI) when unset."""
     url = os.environ.get(DATABASE_URL, "")
     if not url:
-        missing(f"{DATABASE_URL} is not set (a PostgreSQL URL; .ci/postgres starts a throwaway server)")
+        missing(
+            f"PostgreSQL store tests need {DATABASE_URL}; "
+            "`source .ci/postgres` starts a throwaway server and sets it"
+        )
     return url
