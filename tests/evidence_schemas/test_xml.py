@@ -123,6 +123,8 @@ def web_server() -> Iterator[tuple[str, list[str]]]:
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", requests
     server.shutdown()
+    server.server_close()  # its listening socket, or the test ends with a ResourceWarning
+    thread.join()
 
 
 def _refused(tmp_path: Path, data: bytes) -> str:
