@@ -4,7 +4,8 @@
 :func:`render_plan_pdf` sets it as a document of its own. Determinism follows the certificate
 (``certificates.render``): invariant mode, Info dates from the assessment date, and a document
 /ID seeded with the plan instead of the clock or ``SOURCE_DATE_EPOCH``. Text goes through the
-certificate's typesetter, so Chinese plans embed the vendored CJK font and English ones none.
+certificate's typesetter, so every font is embedded: the Latin and monospace faces always, the
+vendored CJK font in Chinese plans.
 """
 
 from __future__ import annotations
@@ -19,7 +20,20 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
-from certificates.fonts import BOLD, INK, MONO, MUTED, NAVY, REGULAR, RULE, TINT, Typesetter, draw_text
+from certificates.fonts import (
+    BOLD,
+    INK,
+    MONO,
+    MUTED,
+    NAVY,
+    REGULAR,
+    RULE,
+    TABLE_FONT,
+    TINT,
+    Typesetter,
+    draw_text,
+    register_fonts,
+)
 from engine.plan import Plan, PlanAction, PlanItem
 
 Words = Mapping[str, str]
@@ -31,9 +45,12 @@ CONTENT_WIDTH = A4[0] - 2 * MARGIN
 
 def render_plan_pdf(plan: Plan, words: Words) -> bytes:
     """The plan as an A4 PDF with ``words`` as its labels; identical inputs give identical bytes."""
+    register_fonts()
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer,
+        # Pages start in the embedded face; reportlab's default would add an unembedded Helvetica.
+        initialFontName=REGULAR,
         pagesize=A4,
         leftMargin=MARGIN,
         rightMargin=MARGIN,
@@ -163,6 +180,7 @@ def _actions(actions: list[PlanAction], text: _Text) -> Table:
     table.setStyle(
         TableStyle(
             [
+                TABLE_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ("BACKGROUND", (0, 0), (1, -1), TINT),
@@ -191,6 +209,7 @@ def _on_target(plan: Plan, text: _Text) -> Table:
     table.setStyle(
         TableStyle(
             [
+                TABLE_FONT,
                 ("LINEBELOW", (0, 0), (-1, -1), 0.4, RULE),
                 ("BACKGROUND", (0, 0), (-1, 0), TINT),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),

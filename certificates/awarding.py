@@ -84,12 +84,12 @@ class Awarding(Operations):
             }
             append_trail(connection, self.clock, acting.actor, [("engagement.certified", payload)])
 
+        # No issue date here: issuing takes it from the register, which runs on this clock.
         decision = Decision(
             body=body,
             lead_auditor=award.lead_auditor,
             decision_maker=award.decision_maker,
             language=language,
-            issued_on=self.today(),
             renews=award.renews,
         )
         return issue_certificate(

@@ -15,7 +15,7 @@ from reportlab.lib import colors
 from reportlab.lib.colors import Color
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from certificates.fonts import BOLD, GOLD, MUTED, NAVY, REGULAR, RULE, runs, text_width
+from certificates.fonts import BOLD, GOLD, MUTED, NAVY, REGULAR, RULE, new_drawing, runs, text_width
 from certificates.model import Certificate
 
 LEVELS = 5
@@ -30,7 +30,7 @@ LEGEND_HEIGHT = 16.0
 def profile_chart(cert: Certificate, width: float, height: float) -> Drawing:
     """A drawing ``width`` x ``height`` points of every characteristic's verified and claimed level."""
     bilingual = cert.language == "en+zh"
-    drawing = Drawing(width, height)
+    drawing = new_drawing(width, height)
     plot_x, plot_y = AXIS_WIDTH, LABEL_DEPTH
     plot_w, plot_h = width - AXIS_WIDTH - 4, height - LABEL_DEPTH - LEGEND_HEIGHT - 6
     step = plot_h / LEVELS
@@ -58,7 +58,7 @@ def _grid(x: float, y: float, w: float, step: float, bilingual: bool) -> Group:
         group.add(Line(x, ly, x + w, ly, strokeColor=NAVY if level == 0 else RULE, strokeWidth=0.4))
         if level:
             group.add(_text(x - 6, ly - 2.5, str(level), 7, anchor="end"))
-    group.add(_text(0, y + LEVELS * step + 8, "Level  等级" if bilingual else "Level", 6.5))
+    group.add(_text(0, y + LEVELS * step + 8, "Level  级别" if bilingual else "Level", 6.5))
     return group
 
 
@@ -108,7 +108,7 @@ def _column(cid: str, verified: int | None, claimed: int | None, x: float, slot:
 
 
 def _legend(width: float, y: float, bilingual: bool) -> Group:
-    entries = [("Verified level", "验证等级", NAVY, None), ("Claimed level", "声明等级", CLAIM_FILL, GOLD)]
+    entries = [("Verified level", "验证级别", NAVY, None), ("Claimed level", "声明级别", CLAIM_FILL, GOLD)]
     group = Group()
     x = width
     for en, zh, fill, stroke in reversed(entries):

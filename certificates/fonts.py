@@ -1,11 +1,15 @@
 """Fonts, colours and text setting of the certificate PDF.
 
-English text is set in the standard Helvetica family, which every PDF viewer has, so English-only
-certificates carry no font file at all. Chinese text needs a font embedded in the file (a viewer
-without Asian fonts shows boxes otherwise); reportlab embeds and subsets TrueType outlines but not
-OTF/CFF, so the vendored Droid Sans Fallback (Apache-2.0, see ``fonts/NOTICE.txt``) is used. That
-font has CJK glyphs only, no Latin ones, so mixed text is set run by run: CJK characters in it,
-everything else in Helvetica.
+Every font is a TrueType font embedded (as a subset) in the file, so a certificate reads the same
+on any viewer and years from now. Latin text is set in Bitstream Vera Sans, which ships inside the
+reportlab wheel with its licence (``reportlab/fonts/bitstream-vera-license.txt``); digests in
+DejaVu Sans Mono, vendored here (Bitstream Vera licence, see ``fonts/NOTICE.txt``). Chinese text is
+set in the vendored Droid Sans Fallback (Apache-2.0): reportlab embeds and subsets TrueType
+outlines but not OTF/CFF. That font has CJK glyphs only, no Latin ones, so mixed text is set run
+by run: CJK characters in it, everything else in the Latin face asked for.
+
+Vera covers Latin-1 and the rest of Windows-1252, as the standard Helvetica did before; letters
+beyond that (``Ł``, ``ő``, ``ș``) have no glyph in it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 from typing import Literal, TypeAlias
 from xml.sax.saxutils import escape
 
+import reportlab
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.colors import Color
 from reportlab.lib.styles import ParagraphStyle, str2alignment
@@ -27,16 +33,32 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph
 
-REGULAR = "Helvetica"
-BOLD = "Helvetica-Bold"
-ITALIC = "Helvetica-Oblique"
-MONO = "Courier"
+REGULAR = "AssaySans"
+BOLD = "AssaySans-Bold"
+ITALIC = "AssaySans-Oblique"
+BOLD_ITALIC = "AssaySans-BoldOblique"
+MONO = "AssayMono"
+"""Names the Latin faces are registered under with reportlab."""
+
+_RL_FONTS = Path(reportlab.__file__).parent / "fonts"
+FONT_FILES = {
+    REGULAR: _RL_FONTS / "Vera.ttf",
+    BOLD: _RL_FONTS / "VeraBd.ttf",
+    ITALIC: _RL_FONTS / "VeraIt.ttf",
+    BOLD_ITALIC: _RL_FONTS / "VeraBI.ttf",
+    MONO: Path(__file__).parent / "fonts" / "DejaVuSansMono.ttf",
+}
+"""The TrueType file of each Latin face."""
 
 CJK = "AssayCJK"
 """Name the Chinese font is registered under with reportlab."""
 
 CJK_FILE = Path(__file__).parent / "fonts" / "DroidSansFallbackFull.ttf"
 """The vendored TrueType font file."""
+
+TABLE_FONT = ("FONTNAME", (0, 0), (-1, -1), REGULAR)
+"""Table style command every table starts with: reportlab sets each cell's font before drawing it,
+paragraphs included, and its default is Helvetica, which would land in the file unembedded."""
 
 INK = colors.HexColor("#1F2A37")
 NAVY = colors.HexColor("#1F3A5F")
@@ -55,6 +77,36 @@ Cell: TypeAlias = str | Flowable | list[Paragraph]
 _CJK_RUN = re.compile(r"([\u2e80-\U0002ffff]+)")
 
 _lock = threading.Lock()
+_latin_registered = False
+
+
+def register_fonts() -> None:
+    """Register the Latin faces with reportlab, once per process.
+
+    Renderers call it before they make a canvas, whose initial font is :data:`REGULAR`: reportlab
+    would otherwise start every page in Helvetica and list it, unembedded, in the file.
+    """
+    global _latin_registered
+    if _latin_registered:
+        return
+    with _lock:
+        if not _latin_registered:
+            for name, path in FONT_FILES.items():
+                pdfmetrics.registerFont(TTFont(name, str(path)))
+            # So that paragraph markup finds the bold and italic faces of the family.
+            registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=ITALIC, boldItalic=BOLD_ITALIC)
+            registerFontFamily(MONO, normal=MONO, bold=MONO, italic=MONO, boldItalic=MONO)
+            _latin_registered = True
+
+
+def new_drawing(width: float, height: float) -> Drawing:
+    """An empty graphics drawing whose text state starts in :data:`REGULAR`.
+
+    reportlab starts a drawing in Helvetica, which lands in the file unembedded even when the
+    drawing has no text (a QR code, a rule).
+    """
+    register_fonts()
+    return Drawing(width, height, initialFontName=REGULAR)
 
 
 def cjk_font() -> str:
@@ -74,6 +126,7 @@ def cjk_font() -> str:
 
 def runs(text: str, font: str) -> list[tuple[str, str]]:
     """``text`` cut into ``(piece, font)`` runs: CJK pieces in the embedded font, the rest in ``font``."""
+    register_fonts()
     return [(piece, cjk_font() if i % 2 else font) for i, piece in enumerate(_CJK_RUN.split(text)) if piece]
 
 
@@ -107,6 +160,7 @@ def _markup(text: str) -> str:
 @functools.cache
 def _style(font: str, size: float, align: Align, color: str, leading: float, cjk: bool) -> ParagraphStyle:
     # Styles are immutable in use; caching them saves rebuilding a few hundred per render.
+    register_fonts()
     return ParagraphStyle(
         name=f"{font}-{size}-{align}-{color}-{cjk}",
         fontName=font,

@@ -4,6 +4,11 @@ The steps, in one register transaction: check the evaluation (its trail verifies
 this very result; the rule pack that produced it is the one named), allocate the number,
 build the certificate, render, sign with the result embedded, write the PDF atomically, record
 it. Any failure rolls the register back and leaves no file, so a number is never half-used.
+
+The certificate is dated when it is issued: the issue date, and the PDF's creation date, come
+from the register's clock (the issuing clock, injected), read once per issue. Validity and
+surveillance count from that date, as ISO/IEC 17065 has them run from the certification
+decision; the assessment date (the evaluation's as-of date) is printed as a field of its own.
 """
 
 from __future__ import annotations
@@ -53,11 +58,18 @@ class Decision:
     """Who decided what: the people named on the certificate and the options chosen."""
 
     body: str
+    """The certification body, as it signs."""
     lead_auditor: str
+    """Lead auditor of the audit."""
     decision_maker: str
+    """Who made the certification decision (not on the audit team)."""
     language: Language
-    issued_on: dt.date
+    """en, or en+zh for a bilingual certificate."""
+    issued_on: dt.date | None = None
+    """The issue date the caller expects; None takes the issuing clock's date. A date other than
+    the clock's is refused: a certificate is never backdated or postdated."""
     renews: str | None = None
+    """Number of the certificate this one renews."""
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,8 @@ def trail_closing_on(result: Any, trail_text: str, result_label: str, trail_labe
     return checked.head
 
 
-def check_decision(evaluated: Evaluated, rules: RulePack, decision: Decision) -> None:
-    """Refuse what a certification body must not issue."""
+def check_decision(evaluated: Evaluated, rules: RulePack, decision: Decision, issued_on: dt.date) -> None:
+    """Refuse what a certification body must not issue on ``issued_on`` (the issuing clock's date)."""
     problems = []
     if evaluated.result.rule_pack.digest != rules.digest:
         problems.append(
@@ -127,10 +139,13 @@ def check_decision(evaluated: Evaluated, rules: RulePack, decision: Decision) ->
         )
     if decision.decision_maker.strip().casefold() == decision.lead_auditor.strip().casefold():
         problems.append("the decision maker must not be the lead auditor (independent review)")
-    if decision.issued_on < evaluated.result.as_of:
+    if decision.issued_on is not None and decision.issued_on != issued_on:
         problems.append(
-            f"issue date {decision.issued_on} is before the assessment date {evaluated.result.as_of}"
+            f"issue date {decision.issued_on} is not the date of issue on the issuing clock ({issued_on}); "
+            "a certificate is dated the day it is issued"
         )
+    if issued_on < evaluated.result.as_of:
+        problems.append(f"issue date {issued_on} is before the assessment date {evaluated.result.as_of}")
     if problems:
         raise RegisterError("certificate not issued: " + "; ".join(problems))
 
@@ -150,23 +165,29 @@ def issue_certificate(
 ) -> Issued:
     """Issue, sign, write and record one certificate; ``out`` defaults to ``<number>.pdf``.
 
+    The instant of issue is read once from the register's clock: its date is the issue date
+    (validity and surveillance count from it) and the instant the PDF's creation date. The
+    signature carries the signer's own time, as pyHanko sets it, and so does the signed
+    revision's /ModDate.
+
     ``on_record`` runs in the register's transaction once the certificate is recorded, so what
     it writes (an engagement's link to the certificate) commits or rolls back with it.
     """
-    check_decision(evaluated, rules, decision)
+    issued_at = register.now()
+    check_decision(evaluated, rules, decision, issued_at.date())
     staged: Path | None = None
     try:
-        with register.issuing(scheme, decision.issued_on, actor) as issuing:
+        with register.issuing(scheme, issued_at.date(), actor) as issuing:
             certificate = build_certificate(
                 evaluated.result,
                 rules.model,
                 scheme,
-                _issuance(issuing.number, decision, key),
+                _issuance(issuing.number, decision, key, issued_at.date()),
                 trail_head=evaluated.trail_head,
                 result_digest=result_digest(evaluated.raw),
             )
             pdf = sign_certificate(
-                render_certificate(certificate),
+                render_certificate(certificate, issued_at),
                 {RESULT_FILE: evaluated.raw, CERTIFICATE_FILE: certificate_json(certificate)},
                 key,
                 signing or SigningOptions(),
@@ -198,10 +219,10 @@ def issue_certificate(
     return Issued(certificate, path, sha)
 
 
-def _issuance(number: str, decision: Decision, key: SigningKey) -> Issuance:
+def _issuance(number: str, decision: Decision, key: SigningKey, issued_on: dt.date) -> Issuance:
     return Issuance(
         number=number,
-        issued_on=decision.issued_on,
+        issued_on=issued_on,
         body=decision.body,
         lead_auditor=decision.lead_auditor,
         decision_maker=decision.decision_maker,

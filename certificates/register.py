@@ -6,8 +6,9 @@ change changes nothing and is itself recorded, in its own transaction, as ``cert
 
 Stored statuses are issued, suspended, reinstated, withdrawn and renewed. ``expired`` is never
 stored: an issued, reinstated or suspended certificate reads as expired after its ``expires_on``.
-Dates of issue come from the caller; the trail's times and the day a change takes effect come
-from the injected clock.
+The trail's times and the day a change takes effect come from the injected clock; so does the
+date of issue when certificates are issued through :func:`certificates.issue.issue_certificate`,
+which reads it from :meth:`Register.now`.
 """
 
 from __future__ import annotations
@@ -225,6 +226,10 @@ class Register:
     def __init__(self, store: Store, clock: Clock) -> None:
         self._store = store
         self._clock = clock
+
+    def now(self) -> dt.datetime:
+        """The register's clock, in UTC: issuing reads the instant of issue from it."""
+        return self._clock.now().astimezone(dt.UTC)
 
     # Issuing -----------------------------------------------------------------------------
 

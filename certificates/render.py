@@ -1,8 +1,9 @@
 """The certificate as a PDF: page 1 the certificate proper, page 2 its schedule.
 
 The PDF is unsigned; signing adds a revision later. Rendering is deterministic: reportlab's
-invariant mode, a document /ID derived from the certificate and Info dates taken from the issue
-date, never the clock, make an identical :class:`Certificate` give identical bytes.
+invariant mode, a document /ID derived from the certificate and Info dates taken from the instant
+of issue the caller passes (read once from the issuing clock), never from the wall clock here,
+make an identical :class:`Certificate` and instant give identical bytes.
 """
 
 from __future__ import annotations
@@ -22,16 +23,20 @@ from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 from certificates.fonts import (
     BOLD,
     GOLD,
+    INK,
     ITALIC,
     MONO,
     MUTED,
     NAVY,
     REGULAR,
     RULE,
+    TABLE_FONT,
     TINT,
     Cell,
     Typesetter,
     draw_text,
+    new_drawing,
+    register_fonts,
 )
 from certificates.model import Certificate, qr_payload
 from certificates.schedule import draw_schedule
@@ -42,6 +47,9 @@ CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 TOP = PAGE_HEIGHT - 58.0
 BOTTOM = 66.0
 QR_SIZE = 86.0
+
+LEVELS = (1, 2, 3, 4, 5)
+"""The maturity levels the headline table counts characteristics at (every bundled model has five)."""
 
 WATERMARK_EN = "TEST - not a valid certificate"
 WATERMARK_ZH = "测试 - 非有效证书"
@@ -65,11 +73,28 @@ def format_date_zh(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def render_certificate(cert: Certificate) -> bytes:
-    """The unsigned A4 PDF of ``cert``; byte-identical for an identical certificate."""
+def render_certificate(cert: Certificate, issued_at: dt.datetime | None = None) -> bytes:
+    """The unsigned A4 PDF of ``cert``; byte-identical for an identical certificate and instant.
+
+    ``issued_at`` is the instant of issue on the issuing clock (timezone-aware, on the issue date
+    in UTC); the PDF's creation and modification dates are set from it. Without it, for a
+    rendering outside issuing (a preview, a benchmark), they are the start of the issue date.
+    """
+    created = issued_at or dt.datetime.combine(cert.issued_on, dt.time(), tzinfo=dt.UTC)
+    if created.tzinfo is None or created.astimezone(dt.UTC).date() != cert.issued_on:
+        raise ValueError(f"the instant of issue {created} does not fall on the issue date {cert.issued_on}")
+    register_fonts()
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1)
-    _set_info(canvas, cert)
+    # Started in the embedded face: reportlab would otherwise open every page in Helvetica (and
+    # list it, unembedded). The stubs type initialFontName as a float; reportlab takes a name.
+    canvas = Canvas(
+        buffer,
+        pagesize=A4,
+        invariant=1,
+        pageCompression=1,
+        initialFontName=REGULAR,  # type: ignore[arg-type]
+    )
+    _set_info(canvas, cert, created)
     text = Typesetter(bilingual=cert.language == "en+zh")
     _draw_border(canvas)
     _draw_certificate(canvas, cert, text)
@@ -82,15 +107,21 @@ def render_certificate(cert: Certificate) -> bytes:
     return buffer.getvalue()
 
 
-def _set_info(canvas: Canvas, cert: Certificate) -> None:
+def pdf_date(instant: dt.datetime) -> str:
+    """``instant`` as a PDF date string in UTC: ``D:20261122101500Z``."""
+    return instant.astimezone(dt.UTC).strftime("D:%Y%m%d%H%M%SZ")
+
+
+def _set_info(canvas: Canvas, cert: Certificate, created: dt.datetime) -> None:
     canvas.setTitle(f"Certificate {cert.number}")
     canvas.setAuthor(cert.body)
     canvas.setSubject(f"{cert.scope.standard} maturity certificate: {cert.community}")
     canvas.setCreator("Assay")
     # The verifier reads the payload back from here: it must be exactly what the QR code holds.
     canvas.setKeywords(qr_payload(cert.number, cert.result_digest))
-    issued = cert.issued_on
-    canvas.setDateFormatter(lambda *_: f"D:{issued.year:04d}{issued.month:02d}{issued.day:02d}000000Z")
+    # Both /CreationDate and /ModDate: the certificate is made once, when it is issued.
+    stamp = pdf_date(created)
+    canvas.setDateFormatter(lambda *_: stamp)
     # reportlab seeds the file's /ID with SOURCE_DATE_EPOCH when that is set, so the bytes would follow
     # the environment; seed it with the certificate instead (the Info fields are added on save).
     seed = hashlib.md5(cert.model_dump_json().encode(), usedforsecurity=False)
@@ -173,15 +204,14 @@ def _draw_certificate(canvas: Canvas, cert: Certificate, text: Typesetter) -> No
         blocks.append(Block(_renews(cert.renews, text), 3))
     blocks[-1] = blocks[-1]._replace(gap=10, stretch=True)
     blocks.append(Block(_dimension_table(cert, text), 4))
-    label = "Aggregation rule (汇总规则): " if text.bilingual else "Aggregation rule: "
-    blocks.append(Block(text.para(label + cert.aggregation_rule, 7, color=MUTED), 12, stretch=True))
+    blocks.append(Block(_reading_note(cert, text), 12, stretch=True))
     blocks.append(Block(_details_table(cert, text)))
     col.stack(blocks)
     _draw_evidence(canvas, cert, text)
 
 
 def _gold_rule() -> Drawing:
-    drawing = Drawing(CONTENT_WIDTH, 8)
+    drawing = new_drawing(CONTENT_WIDTH, 8)
     drawing.add(Line(CONTENT_WIDTH / 2 - 70, 2, CONTENT_WIDTH / 2 + 70, 2, strokeColor=GOLD, strokeWidth=0.8))
     return drawing
 
@@ -204,7 +234,7 @@ def _statement(cert: Certificate, text: Typesetter) -> list[Paragraph]:
         "in scope, and that its verified maturity profile is as set out in the schedule to this certificate."
     )
     zh = (
-        f"已依据 {scope.standard}《{scope.title.zh}》就认证范围内的 {n} 项特性接受评估，"
+        f"已依据 {scope.standard}《{scope.title.zh}》就认证范围内的 {n} 个特征接受评估，"
         "其经验证的成熟度概况见本证书附表。"
     )
     return text.both(en, zh, 10, align="center", zh_size=9.5)
@@ -217,41 +247,81 @@ def _renews(number: str, text: Typesetter) -> Paragraph:
     return text.para(line, 9, font=BOLD, align="center", color=NAVY, cjk=text.bilingual)
 
 
+def _level_counts(cert: Certificate) -> dict[str, list[int]]:
+    """Per dimension id, how many of its characteristics were verified at each of :data:`LEVELS`."""
+    counts = {d.id: [0] * len(LEVELS) for d in cert.dimensions}
+    for entry in cert.profile:
+        if entry.verified_level in LEVELS and entry.dimension in counts:
+            counts[entry.dimension][LEVELS.index(entry.verified_level)] += 1
+    return counts
+
+
 def _dimension_table(cert: Certificate, text: Typesetter) -> Table:
+    """The headline: per dimension, the level every characteristic reaches, how many are at each
+    level, and their average; the two header rows are spanned by the table style."""
+    counts = _level_counts(cert)
     rows: list[list[Cell]] = [
         [
             text.label("Dimension", "维度"),
-            text.label("Level", "等级", align="center"),
-            text.label("Mean level", "平均等级", align="center"),
-            text.label("Evaluated", "已评估特性", align="center"),
-        ]
+            text.label("Level every characteristic reaches", "每个特征均达到的级别", align="center"),
+            text.label("Characteristics at each level", "处于各级别的特征数", align="center"),
+            *[""] * (len(LEVELS) - 1),
+            text.label("Average level", "平均级别", align="center"),
+        ],
+        ["", "", *(text.para(str(n), 7.5, font=BOLD, align="center", color=MUTED) for n in LEVELS), ""],
     ]
     for dim in cert.dimensions:
         rows.append(
             [
-                # Chinese beside the English here: four stacked rows would crowd the page.
-                text.para(f"{dim.id}  {dim.title.en}" + (f"  {dim.title.zh}" if text.bilingual else ""), 9.5),
-                text.para(str(dim.level) if dim.level is not None else "-", 12, font=BOLD, align="center"),
+                # Chinese beside the English here: stacked rows would crowd the page.
+                text.para(f"{dim.id}  {dim.title.en}" + (f"  {dim.title.zh}" if text.bilingual else ""), 9),
+                text.para(str(dim.level) if dim.level is not None else "-", 11, font=BOLD, align="center"),
+                *(text.para(str(n), 9.5, align="center", color=INK if n else MUTED) for n in counts[dim.id]),
                 text.para(f"{dim.mean:.2f}" if dim.mean is not None else "-", 9.5, align="center"),
-                text.para(str(dim.evaluated), 9.5, align="center"),
             ]
         )
-    table = Table(rows, colWidths=[CONTENT_WIDTH - 3 * 66, 66, 66, 66])
+    last = len(LEVELS) + 2
+    widths = [86.0, *[17.0] * len(LEVELS), 50.0]
+    table = Table(rows, colWidths=[CONTENT_WIDTH - sum(widths), *widths])
     table.setStyle(
         TableStyle(
             [
-                ("BACKGROUND", (0, 0), (-1, 0), TINT),
+                TABLE_FONT,
+                ("SPAN", (0, 0), (0, 1)),
+                ("SPAN", (1, 0), (1, 1)),
+                ("SPAN", (2, 0), (last - 1, 0)),
+                ("SPAN", (last, 0), (last, 1)),
+                ("BACKGROUND", (0, 0), (-1, 1), TINT),
                 ("LINEABOVE", (0, 0), (-1, 0), 0.8, NAVY),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.5, NAVY),
-                ("LINEBELOW", (0, 1), (-1, -2), 0.3, RULE),
+                ("LINEBELOW", (0, 1), (-1, 1), 0.5, NAVY),
+                ("LINEBELOW", (0, 2), (-1, -2), 0.3, RULE),
                 ("LINEBELOW", (0, -1), (-1, -1), 0.8, NAVY),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                ("TOPPADDING", (0, 0), (-1, -1), 3),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3.5),
+                ("TOPPADDING", (0, 1), (-1, 1), 0),
+                ("LEFTPADDING", (1, 0), (1, -1), 3),
+                ("RIGHTPADDING", (1, 0), (1, -1), 3),
+                ("LEFTPADDING", (2, 0), (last - 1, -1), 1),
+                ("RIGHTPADDING", (2, 0), (last - 1, -1), 1),
             ]
         )
     )
     return table
+
+
+def _reading_note(cert: Certificate, text: Typesetter) -> Paragraph:
+    """The rest of how to read the headline table, in plain words (certificate.json keeps the rule)."""
+    en = (
+        "Columns 1 to 5 count a dimension's characteristics at each level; the average is the mean of "
+        "their levels. The schedule gives the level of each characteristic."
+    )
+    zh = "1 至 5 列为维度中处于各级别的特征数；平均级别为这些特征级别的平均值。各特征的级别见附表。"
+    left_out = [e.id for e in cert.profile if e.verified_level is None]
+    if left_out:
+        en += f" Not evaluated, so not counted: {', '.join(left_out)}."
+        zh += f"未评估，因而未计入：{'、'.join(left_out)}。"
+    return text.para(f"{en} {zh}" if text.bilingual else en, 7, color=MUTED, cjk=text.bilingual)
 
 
 def _details_table(cert: Certificate, text: Typesetter) -> Table:
@@ -264,6 +334,8 @@ def _details_table(cert: Certificate, text: Typesetter) -> Table:
     def value(v: str) -> Paragraph:
         return text.para(v, 9, font=BOLD)
 
+    # Issue date and assessment date side by side: the certificate is dated when it is issued,
+    # and its validity counts from then; the assessment date is when the evidence stood.
     left: list[tuple[Cell, Cell]] = [
         (text.label("Certificate number", "证书编号"), value(cert.number)),
         (text.label("Issue date", "颁发日期"), dates(cert.issued_on)),
@@ -272,10 +344,9 @@ def _details_table(cert: Certificate, text: Typesetter) -> Table:
     ]
     right: list[tuple[Cell, Cell]] = [
         (text.label("Certification scheme", "认证方案"), value(cert.scheme)),
+        (text.label("Assessment date", "评估日期"), dates(cert.assessed_on)),
         (text.label("Lead auditor", "审核组长"), value(cert.lead_auditor)),
         (text.label("Decision maker", "认证决定人"), value(cert.decision_maker)),
-        (text.label("Assessment date", "评估日期"), dates(cert.assessed_on)),
-        (text.label("Evaluation id", "评估编号"), value(cert.evaluation_id)),
     ]
     rows = [[*_cell(left, i), "", *_cell(right, i)] for i in range(max(len(left), len(right)))]
     width = (CONTENT_WIDTH - 16) / 2
@@ -283,6 +354,7 @@ def _details_table(cert: Certificate, text: Typesetter) -> Table:
     table.setStyle(
         TableStyle(
             [
+                TABLE_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LINEBELOW", (0, 0), (1, -1), 0.3, RULE),
                 ("LINEBELOW", (3, 0), (4, -1), 0.3, RULE),
@@ -302,6 +374,7 @@ def _cell(fields: list[tuple[Cell, Cell]], i: int) -> tuple[Cell, Cell]:
 def _draw_evidence(canvas: Canvas, cert: Certificate, text: Typesetter) -> None:
     """Digests binding the certificate to its evaluation, and the QR code, along the page bottom."""
     rows = [
+        [text.label("Evaluation id", "评估编号"), text.para(cert.evaluation_id, 7, font=MONO)],
         [text.label("Rule-pack digest", "规则包摘要"), text.para(cert.rule_pack_digest, 7, font=MONO)],
         [text.label("Audit-trail head", "审核轨迹末条哈希"), text.para(cert.trail_head, 7, font=MONO)],
         [text.label("Result digest", "结果摘要"), text.para(cert.result_digest, 7, font=MONO)],
@@ -311,6 +384,7 @@ def _draw_evidence(canvas: Canvas, cert: Certificate, text: Typesetter) -> None:
     table.setStyle(
         TableStyle(
             [
+                TABLE_FONT,
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 2),
                 ("RIGHTPADDING", (0, 0), (-1, -1), 2),
@@ -331,7 +405,7 @@ def _draw_evidence(canvas: Canvas, cert: Certificate, text: Typesetter) -> None:
 def _draw_qr(canvas: Canvas, payload: str, x: float, y: float) -> None:
     # Sized by barWidth/barHeight rather than scaled from getBounds(): that would encode it twice.
     widget = QrCodeWidget(payload, barLevel="M", barWidth=QR_SIZE, barHeight=QR_SIZE)
-    drawing = Drawing(QR_SIZE, QR_SIZE)
+    drawing = new_drawing(QR_SIZE, QR_SIZE)
     drawing.add(widget)
     renderPDF.draw(drawing, canvas, x, y)
 

@@ -14,7 +14,7 @@ from reportlab.lib.colors import Color
 from reportlab.platypus import Paragraph, Table, TableStyle
 
 from certificates.chart import profile_chart
-from certificates.fonts import BOLD, GOLD, MUTED, NAVY, RULE, TINT, Cell, Typesetter
+from certificates.fonts import BOLD, GOLD, MUTED, NAVY, RULE, TABLE_FONT, TINT, Cell, Typesetter
 from certificates.model import Certificate, ProfileEntry
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def _note(text: Typesetter) -> Paragraph:
         "Verified: the level the audit verified from the evidence. Claimed: the level the community "
         "claimed in its self-assessment; - where it made no claim."
     )
-    zh = "验证等级：审核依据证据验证的等级。声明等级：社区自评中声明的等级；未声明处为 -。"
+    zh = "验证级别：审核依据证据验证的级别。声明级别：社区自评估中声明的级别；未声明处为 -。"
     return text.para(f"{en} {zh}" if text.bilingual else en, 6.6, color=MUTED, cjk=text.bilingual)
 
 
@@ -94,6 +94,7 @@ def _profile_table(cert: Certificate, text: Typesetter, size: float, width: floa
     table.setStyle(
         TableStyle(
             [
+                TABLE_FONT,
                 ("LINEABOVE", (0, 0), (-1, 0), 0.8, NAVY),
                 ("LINEBELOW", (0, 0), (-1, 0), 0.5, NAVY),
                 ("LINEBELOW", (0, 1), (-1, -2), 0.25, RULE),
@@ -115,12 +116,12 @@ def _header(text: Typesetter, size: float) -> list[Cell]:
     small = size - 1.2
     head = [text.label("Id", "编号", small), text.label("Characteristic", "", small)[:1]]
     if text.bilingual:
-        head.append(text.label("", "特性", small)[1:])
+        head.append(text.label("", "特征", small)[1:])
     return [
         *head,
-        text.label("Verified level", "验证等级", small),
+        text.label("Verified level", "验证级别", small),
         "",
-        text.label("Claimed", "声明等级", small),
+        text.label("Claimed", "声明级别", small),
     ]
 
 

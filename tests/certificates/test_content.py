@@ -17,10 +17,10 @@ from engine.result import Result
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
 
-def _certificate(community: str) -> tuple[Result, Certificate]:
+def _certificate(community: str, issued_on: dt.date = dt.date(2026, 11, 22)) -> tuple[Result, Certificate]:
     raw = (GOLDEN / community / "result.json").read_bytes()
     result = Result.model_validate_json(raw)
-    issuance = Issuance("ASSAY-2026-000007", dt.date(2026, 11, 22), "Body", "Ana", "Dee", "en+zh", False)
+    issuance = Issuance("ASSAY-2026-000007", issued_on, "Body", "Ana", "Dee", "en+zh", False)
     model = load_catalogue(rules.bundled() / "model.yaml")
     cert = build_certificate(
         result, model, Scheme(), issuance, trail_head="sha256:" + "ab" * 32, result_digest=result_digest(raw)
@@ -54,6 +54,23 @@ def test_harbourton_reads_as_the_golden_result_says() -> None:
     assert cert.expires_on == dt.date(2029, 11, 21)
     assert cert.surveillance_due == [dt.date(2027, 11, 22), dt.date(2028, 11, 22)]
     assert "lowest verified level" in cert.aggregation_rule
+
+
+@pytest.mark.parametrize(
+    ("issued_on", "expires_on", "surveillance"),
+    [
+        (dt.date(2026, 6, 30), dt.date(2029, 6, 29), [dt.date(2027, 6, 30), dt.date(2028, 6, 30)]),
+        (dt.date(2027, 2, 1), dt.date(2030, 1, 31), [dt.date(2028, 2, 1), dt.date(2029, 2, 1)]),
+    ],
+)
+def test_validity_and_surveillance_count_from_the_issue_date(
+    issued_on: dt.date, expires_on: dt.date, surveillance: list[dt.date]
+) -> None:
+    result, cert = _certificate("harbourton", issued_on)
+    assert (
+        (cert.assessed_on, cert.issued_on) == (result.as_of, issued_on) == (dt.date(2026, 6, 30), issued_on)
+    )
+    assert (cert.expires_on, cert.surveillance_due) == (expires_on, surveillance)
 
 
 def test_the_qr_payload_round_trips_and_rejects_other_text() -> None:

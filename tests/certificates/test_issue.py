@@ -22,7 +22,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 import examples
 from assay.evaluate_cli import output_files, run_evaluation
 from assay.output import write_folder
-from audits.store import open_store
+from audits.store import Store, open_store
 from certificates.errors import RegisterError, SigningError
 from certificates.issue import Decision, Evaluated, Issued, issue_certificate, read_evaluation
 from certificates.keys import SigningKey
@@ -34,11 +34,15 @@ from certificates.signing import SigningOptions
 from certificates.verify import verify_certificate
 from engine.errors import InputError, OutputError
 from engine.rulepack import RulePack
-from engine.sources import SystemClock
+from engine.sources import FixedClock
 from tests.certificates.validators import TOTAL, TRUSTED, VALID, openssl_verify, pdfsig, trusting_nss_db
 from tests.tools import require_tool
 
-TODAY = dt.date.today()
+ISSUING = FixedClock(dt.datetime.now(dt.UTC))
+"""The issuing clock: now, held still so that every test of the module issues on the same day."""
+TODAY = ISSUING.now().date()
+LATER = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC)
+"""An instant of issue months after the assessment date (30 June 2026)."""
 
 
 @pytest.fixture(scope="module")
@@ -51,14 +55,20 @@ def evaluation_folder(tmp_path_factory: pytest.TempPathFactory, rule_pack: RuleP
 
 
 @pytest.fixture
-def register(database: str) -> Iterator[Register]:
-    """An empty register, on SQLite and on PostgreSQL."""
-    with open_store(database) as store:
-        yield Register(store, SystemClock())
+def store(database: str) -> Iterator[Store]:
+    """An empty store, on SQLite and on PostgreSQL."""
+    with open_store(database) as opened:
+        yield opened
+
+
+@pytest.fixture
+def register(store: Store) -> Register:
+    """An empty register on the issuing clock."""
+    return Register(store, ISSUING)
 
 
 def _decision(**changes: object) -> Decision:
-    decision = Decision("Assay Test Certification Body", "Ana Auditor", "Dee Decider", "en", TODAY)
+    decision = Decision("Assay Test Certification Body", "Ana Auditor", "Dee Decider", "en")
     return dataclasses.replace(decision, **changes)  # type: ignore[arg-type]
 
 
@@ -191,14 +201,53 @@ def test_the_decision_maker_must_be_independent_of_the_lead_auditor(
 
 
 def test_a_result_from_other_rules_or_dated_after_issue_is_refused(
-    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, store: Store, tmp_path: Path
 ) -> None:
     other = dataclasses.replace(rule_pack, digest="sha256:" + "9" * 64)
+    early = Register(store, FixedClock.at_date(dt.date(2026, 1, 1)))
     with pytest.raises(RegisterError, match="evaluated with rule pack sha256:") as caught:
-        _issue(
-            evaluation_folder, other, signing_key, register, tmp_path / "c.pdf", issued_on=dt.date(2026, 1, 1)
-        )
-    assert "before the assessment date 2026-06-30" in str(caught.value)
+        _issue(evaluation_folder, other, signing_key, early, tmp_path / "c.pdf")
+    assert "issue date 2026-01-01 is before the assessment date 2026-06-30" in str(caught.value)
+    assert early.entries(TODAY) == []
+
+
+def test_an_issue_date_other_than_the_issuing_clock_s_is_refused(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
+) -> None:
+    for day in (TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1)):
+        with pytest.raises(RegisterError, match="is not the date of issue on the issuing clock") as caught:
+            _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "c.pdf", issued_on=day)
+        assert f"issue date {day} " in str(caught.value)
+    assert not (tmp_path / "c.pdf").exists()
+    assert register.entries(TODAY) == []
+    # The clock's own date, stated, is accepted.
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "c.pdf", issued_on=TODAY)
+    assert issued.certificate.issued_on == TODAY
+
+
+def test_the_certificate_is_dated_by_the_issuing_clock_not_the_assessment(
+    evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, store: Store, tmp_path: Path
+) -> None:
+    register = Register(store, FixedClock(LATER))
+    cert = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf").certificate
+    assert (cert.assessed_on, cert.issued_on) == (dt.date(2026, 6, 30), dt.date(2026, 11, 22))
+    # ISO/IEC 17065: validity and surveillance run from the issue (decision) date.
+    assert cert.expires_on == dt.date(2029, 11, 21)
+    assert cert.surveillance_due == [dt.date(2027, 11, 22), dt.date(2028, 11, 22)]
+    assert register.entry(cert.number, LATER.date()).issued_on == dt.date(2026, 11, 22)
+
+    info = PdfFileReader(io.BytesIO((tmp_path / "cert.pdf").read_bytes())).trailer["/Info"]
+    assert str(info["/CreationDate"]) == "D:20261122101530Z"
+    text = subprocess.run(
+        [require_tool("pdftotext"), "-layout", "-f", "1", "-l", "1", str(tmp_path / "cert.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    flat = " ".join(text.split())
+    assert "ISSUE DATE 22 November 2026 ASSESSMENT DATE 30 June 2026" in flat
+    assert "VALID UNTIL 21 November 2029" in flat
+    assert "SURVEILLANCE DUE 22 November 2027" in flat
 
 
 def test_an_edited_result_or_a_missing_trail_cannot_be_certified(

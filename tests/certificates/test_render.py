@@ -35,7 +35,16 @@ INNER_BORDER = (28.0, 28.0, 567.3, 813.9)
 """The certificate's inner frame (x0, y0 from the top-left, x1, y1): no text may leave it."""
 WORD = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>')
 CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
-ZH_LABELS = ["证书编号", "颁发日期", "有效期至", "监督审核日期", "认证机构", "审核组长", "认证决定人"]
+ZH_LABELS = [
+    "证书编号", "颁发日期", "有效期至", "监督审核日期", "认证机构", "审核组长", "认证决定人", "评估日期",
+    "每个特征均达到的级别", "处于各级别的特征数", "平均级别", "验证级别", "声明级别", "特征",
+]  # fmt: skip
+"""Chinese labels the bilingual certificate prints, in the terms of the GB/T adoption of
+ISO/TS 37107:2019 (特征 for characteristic, 级别 for level)."""
+NOT_ADOPTION_TERMS = ["特性", "等级"]
+"""Terms the adoption does not use for characteristic and level."""
+JARGON = ["lowest verified level", "arithmetic mean", "least mature", "aggregation rule", "汇总规则"]
+"""Wording of the aggregation rule that the page must not print (certificate.json keeps the rule)."""
 
 Make = Callable[..., Certificate]
 Box = tuple[float, float, float, float, str]
@@ -108,6 +117,11 @@ def _text(pdf: Path) -> str:
     return _run(require_tool("pdftotext"), pdf, "-")
 
 
+def _layout(pdf: Path, page: int = 1) -> str:
+    """One page's text with its layout kept: a table row stays on one line."""
+    return _run(require_tool("pdftotext"), "-layout", "-f", str(page), "-l", str(page), pdf, "-")
+
+
 def _page_png(pdf: Path, page: int, dpi: int) -> Image.Image:
     prefix = pdf.with_name(f"{pdf.stem}-{dpi}")
     _run(require_tool("pdftoppm"), "-r", str(dpi), "-f", str(page), "-l", str(page), "-png", "-singlefile",
@@ -147,7 +161,7 @@ def test_english_text_layer_states_the_certificate(
     missing = [e.id for e in english.profile if not _present(e.id, text)]
     assert missing == []
     assert all(e.title.en in flat for e in english.profile)
-    assert english.aggregation_rule in flat
+    assert [j for j in JARGON if j.casefold() in flat.casefold()] == []
     assert CJK.search(text) is None
 
 
@@ -162,9 +176,15 @@ def test_bilingual_text_layer_has_chinese_titles_and_labels(
     # Chinese titles may wrap inside their column; compare without whitespace.
     assert "以目标为导向的城市愿景和战略" in dense
     assert [e.id for e in bilingual.profile if "".join(e.title.zh.split()) not in dense] == []
-    for label in ZH_LABELS:
-        assert label in dense, label
+    assert [label for label in ZH_LABELS if label not in dense] == []
+    # Only in the certificate's own labels: the catalogue titles may use any word.
+    titles = "".join(e.title.zh for e in bilingual.profile) + "".join(
+        d.title.zh for d in bilingual.dimensions
+    )
+    assert [t for t in NOT_ADOPTION_TERMS if t in dense and t not in titles] == []
+    assert [j for j in JARGON if j.casefold() in flat.casefold()] == []
     assert format_date_zh(bilingual.expires_on) in dense
+    assert format_date_zh(bilingual.assessed_on) in dense
 
 
 def test_page_one_is_not_blank(english: Certificate, files: Callable[[Certificate], Path]) -> None:
@@ -181,21 +201,6 @@ def test_qr_code_decodes_to_the_payload(which: str, request: pytest.FixtureReque
     page = files(cert).with_name(f"{which}-qr.png")
     _page_png(files(cert), 1, 150).save(page)
     assert _run(zbarimg, "--raw", "-q", page).strip() == qr_payload(cert.number, cert.result_digest)
-
-
-def _fonts(pdf: Path) -> dict[str, tuple[str, str]]:
-    """Font name (subset tag removed) to its (emb, sub) columns in ``pdffonts``."""
-    lines = _run(require_tool("pdffonts"), pdf).splitlines()[2:]
-    return {line.split()[0].split("+")[-1]: tuple(line.split()[-5:-3]) for line in lines}  # type: ignore[misc]
-
-
-def test_chinese_font_is_embedded_and_subset_only_when_bilingual(
-    english: Certificate, bilingual: Certificate, files: Callable[[Certificate], Path]
-) -> None:
-    assert _fonts(files(bilingual))["DroidSansFallback"] == ("yes", "yes")
-    fonts = _fonts(files(english))
-    assert set(fonts) <= {"Helvetica", "Helvetica-Bold", "Helvetica-Oblique", "Courier"}
-    assert all(emb == "no" for emb, _ in fonts.values())
 
 
 def _page_streams(pdf: bytes) -> list[bytes]:
@@ -243,14 +248,16 @@ def test_bilingual_rendering_is_deterministic(bilingual: Certificate) -> None:
 
 
 def test_info_dictionary(bilingual: Certificate) -> None:
-    reader = PdfFileReader(io.BytesIO(render_certificate(bilingual)))
+    issued_at = dt.datetime(2026, 11, 22, 10, 15, 30, tzinfo=dt.UTC)
+    reader = PdfFileReader(io.BytesIO(render_certificate(bilingual, issued_at)))
     info = reader.trailer["/Info"]
     assert info["/Keywords"] == qr_payload(bilingual.number, bilingual.result_digest)
     assert info["/Title"] == f"Certificate {NUMBER}"
     assert info["/Author"] == bilingual.body
     assert info["/Creator"] == "Assay"
     assert info["/Subject"] == f"{bilingual.scope.standard} maturity certificate: {bilingual.community}"
-    assert str(info["/CreationDate"]).startswith("D:20261122")
+    # Dated by the instant of issue, not by the assessment date (30 June 2026).
+    assert (str(info["/CreationDate"]), str(info["/ModDate"])) == ("D:20261122101530Z", "D:20261122101530Z")
     assert reader.root["/Pages"]["/Count"] == 2
     assert [round(float(v)) for v in reader.root["/Pages"]["/Kids"][0]["/MediaBox"]] == [0, 0, 595, 842]
 
@@ -290,6 +297,76 @@ def _overlapping(words: list[Box]) -> list[tuple[str, str]]:
             if min(a[2], b[2]) - max(a[0], b[0]) > 0.5 and min(a[3], b[3]) - max(a[1], b[1]) > 0.5:
                 found.append((a[4], b[4]))
     return found
+
+
+def test_without_an_instant_the_dates_are_the_start_of_the_issue_day(english: Certificate) -> None:
+    info = PdfFileReader(io.BytesIO(render_certificate(english))).trailer["/Info"]
+    assert str(info["/CreationDate"]) == "D:20261122000000Z"
+
+
+def test_an_instant_off_the_issue_date_is_refused(english: Certificate) -> None:
+    with pytest.raises(ValueError, match="does not fall on the issue date 2026-11-22"):
+        render_certificate(english, dt.datetime(2026, 11, 23, 0, 0, 1, tzinfo=dt.UTC))
+    # 22 November 23:30 in New York is already 23 November in UTC, the clock's zone.
+    with pytest.raises(ValueError, match="does not fall on the issue date"):
+        render_certificate(
+            english, dt.datetime(2026, 11, 22, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
+        )
+
+
+def test_the_same_instant_gives_the_same_bytes_and_another_instant_other_bytes(english: Certificate) -> None:
+    at = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
+    assert render_certificate(english, at) == render_certificate(english, at)
+    assert render_certificate(english, at) != render_certificate(english, at + dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("which", ["english", "bilingual"])
+def test_issue_date_and_assessment_date_are_labelled_fields(
+    which: str, request: pytest.FixtureRequest, files: Callable[[Certificate], Path]
+) -> None:
+    cert: Certificate = request.getfixturevalue(which)
+    assert (cert.issued_on, cert.assessed_on) == (dt.date(2026, 11, 22), dt.date(2026, 6, 30))
+    lines = _layout(files(cert)).splitlines()
+    # The two dates sit side by side, each after its own label.
+    (row,) = [line for line in lines if "ISSUE DATE" in line]
+    assert re.search(r"ISSUE DATE\s+22 November 2026\s+ASSESSMENT DATE\s+30 June 2026\s*$", row), row
+    (valid,) = [line for line in lines if "VALID UNTIL" in line]
+    assert re.search(r"VALID UNTIL\s+21 November 2029\s", valid), valid
+    (surveillance,) = [line for line in lines if "SURVEILLANCE DUE" in line]
+    assert "22 November 2027" in surveillance
+
+
+@pytest.mark.parametrize("which", ["english", "bilingual"])
+def test_the_headline_table_counts_characteristics_at_each_level(
+    which: str, request: pytest.FixtureRequest, files: Callable[[Certificate], Path]
+) -> None:
+    cert: Certificate = request.getfixturevalue(which)
+    flat = " ".join(_text(files(cert)).split())
+    assert "LEVEL EVERY CHARACTERISTIC REACHES" in flat
+    assert "CHARACTERISTICS AT EACH LEVEL" in flat
+    assert "Columns 1 to 5 count a dimension's characteristics at each level" in flat
+    expected = []
+    for dim in cert.dimensions:
+        levels = [e.verified_level for e in cert.profile if e.dimension == dim.id and e.verified_level]
+        # What the page says in words holds: no characteristic is below the dimension's level.
+        assert dim.level == min(levels)
+        counts = [levels.count(n) for n in range(1, 6)]
+        expected.append(f"{dim.level} {' '.join(map(str, counts))} {dim.mean:.2f}")
+    # Each row's figures stay on one line of the layout (its title may wrap above or below them).
+    figures = re.compile(r"\s(\d) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d\.\d\d)\s*$")
+    found = [
+        " ".join(m.groups()) for line in _layout(files(cert)).splitlines() if (m := figures.search(line))
+    ]
+    assert found == expected
+
+
+def test_harbourton_headline_reads_level_2_over_a_spread_of_levels(
+    english: Certificate, files: Callable[[Certificate], Path]
+) -> None:
+    # The case behind the plain words: level 2 everywhere beside averages of 2.75 to 3.17.
+    layout = " ".join(_layout(files(english)).split())
+    assert "1 Strategy management 2 0 2 6 4 0 3.17" in layout
+    assert "2 Citizen-centric service management 2 0 3 4 1 0 2.75" in layout
 
 
 def test_dates_are_printed_independent_of_locale() -> None:
