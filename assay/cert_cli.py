@@ -33,7 +33,7 @@ from certificates.verify import Verification, offline_validation_context, verify
 from engine.canonical import pretty_json
 from engine.errors import InputError, Problem
 from engine.rulepack import load_rule_pack
-from engine.sources import SystemClock
+from engine.sources import Clock, FixedClock, SystemClock
 from evidence_schemas.writer import atomic_write
 
 PASSWORD_ENV = "ASSAY_SIGNING_PASSWORD"
@@ -63,8 +63,13 @@ def _today(day: dt.datetime | None) -> dt.date:
     return day.date() if day is not None else SystemClock().now().date()
 
 
-def _register(data: str, *, create: bool = True) -> Register:
-    return Register(open_store(data, create=create), SystemClock())
+def _clock(day: dt.datetime | None) -> Clock:
+    """The clock an operation is dated by: ``--date`` fixes it (a replay), otherwise the real one."""
+    return FixedClock.at_date(day.date()) if day is not None else SystemClock()
+
+
+def _register(data: str, *, create: bool = True, clock: Clock | None = None) -> Register:
+    return Register(open_store(data, create=create), clock or SystemClock())
 
 
 def _awarding(data: str, *, create: bool = True) -> Awarding:
@@ -160,7 +165,6 @@ def cert_issue(
         lead_auditor=lead_auditor,
         decision_maker=decision_maker,
         language="en+zh" if lang == "en+zh" else "en",
-        issued_on=_today(day),
         renews=renews,
     )
     issued = issue_certificate(
@@ -169,7 +173,7 @@ def cert_issue(
         load_scheme(scheme_file) if scheme_file else Scheme(),
         decision,
         key,
-        _register(data),
+        _register(data, clock=_clock(day)),
         out=out,
         actor=acting.actor,
         signing=_signing(level, tsa_url, trust, crls),

@@ -146,7 +146,7 @@ def test_chinese_plan_takes_titles_and_summaries_from_the_rule_pack(
     assert resilience.title == "韧性"
     assert resilience.next_level_name == "实现"
     assert resilience.actions[0].summary == "经批准的韧性管理程序，并经审核员认可"
-    assert plan.dimensions["4"] == "可持续城市宗旨"
+    assert plan.dimensions["4"] == "可持续社区宗旨"
     assert resilience.standards[0].title == "支撑文件（附录 B）"
 
 
