@@ -1,15 +1,18 @@
 """``assay plan`` and ``assay benchmark``: improvement plans and cross-city comparison of results.
 
-Both read ``result.json`` files written by ``assay evaluate``; the engine builds the plan or the
-benchmark as data (:mod:`engine.plan`, :mod:`engine.benchmark`) and this module renders them as
-Markdown and writes the files. Errors are raised as :class:`InputError` / :class:`OutputError`
-and mapped to exit codes by ``assay.cli`` alone.
+Both read what ``assay evaluate --out`` writes: the folder, or the ``result.json`` in it. The
+engine builds the plan or the benchmark as data (:mod:`engine.plan`, :mod:`engine.benchmark`) and
+this module renders them as Markdown and writes the files. Errors are raised as
+:class:`InputError` / :class:`OutputError` and mapped to exit codes by ``assay.cli`` alone.
+
+Imports stay light: the PDF renderer (reportlab) is imported only when ``--pdf`` asks for it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,6 @@ from pydantic import ValidationError
 import rules as bundled_rules
 from assay.benchmark_chart import benchmark_svg
 from assay.output import write_folder
-from assay.plan_pdf import projection_text, render_plan_pdf, standards_text
 from engine.benchmark import Benchmark, Statistics, build_benchmark
 from engine.canonical import parse_json, pretty_json
 from engine.errors import InputError, OutputError, Problem
@@ -28,6 +30,8 @@ from engine.result import Result
 from engine.rulepack import RulePack, load_rule_pack
 
 RESULT_FORMAT = "assay-result/1"
+RESULT_FILE = "result.json"
+"""What ``assay evaluate --out`` writes the result to, in the folder it names."""
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -121,12 +125,36 @@ rules_option = click.option(
     "rules_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Rule pack folder the results were evaluated with (default: the bundled ISO/TS 37107:2019 pack).",
+    help="Rule pack folder the results were evaluated with (default: the bundled pack the result names).",
 )
 
 
+def result_file(path: Path) -> Path:
+    """The ``result.json`` meant by ``path``: the file itself, or the one in an evaluation's
+    output folder; :class:`InputError` naming ``path`` when there is none."""
+    if not path.is_dir():
+        if not path.exists():
+            message = (
+                f"no such file or folder: give the folder 'assay evaluate --out' wrote, or its {RESULT_FILE}"
+            )
+            raise InputError([Problem(str(path), None, "", message)])
+        return path
+    found = path / RESULT_FILE
+    if found.exists():
+        return found
+    message = (
+        f"no {RESULT_FILE} in this folder: give the folder 'assay evaluate --out' wrote, or its {RESULT_FILE}"
+    )
+    inside = sorted(p.name for p in path.iterdir() if (p / RESULT_FILE).is_file())
+    if inside:
+        # 'assay evaluate --model ...' writes a folder per model: point at them.
+        message += f"; folders in it that have one: {', '.join(inside)}"
+    raise InputError([Problem(str(path), None, "", message)])
+
+
 def read_result(path: Path) -> Result:
-    """A ``result.json`` read back; :class:`InputError` naming the file and field otherwise."""
+    """A ``result.json`` (see :func:`result_file`) read back; :class:`InputError` naming the file
+    and field otherwise."""
     name = str(path)
     try:
         data: Any = parse_json(path.read_bytes())
@@ -222,6 +250,24 @@ def _item_markdown(item: PlanItem, plan: Plan) -> list[str]:
     return lines
 
 
+def standards_text(item: PlanItem, words: Mapping[str, str]) -> str:
+    """'Standards that help: Supporting standards (Annex B): ISO 37104; ISO 37106 sub-component ...: B2'."""
+    parts = [f"{r.title}: {', '.join(r.items)}" for r in item.standards]
+    return f"{words['standards']}: " + ("; ".join(parts) or words["none"])
+
+
+def projection_text(item: PlanItem, words: Mapping[str, str]) -> str:
+    """'In two years: projected level 3, on commitments: a, b (claimed 4)'; empty without a projection."""
+    if item.projection is None:
+        return ""
+    p = item.projection
+    line = f"{words['projection']}: {words['projected']} {p.level}"
+    line += f", {words['commitments']}: {', '.join(p.commitments) or words['none']}"
+    if p.claimed is not None:
+        line += f" ({words['claimed_later']} {p.claimed})"
+    return line
+
+
 def benchmark_markdown(benchmark: Benchmark) -> str:
     """The benchmark as Markdown: participants, dimensions, then characteristics."""
     labels = [p.label for p in benchmark.participants]
@@ -289,8 +335,13 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _rules(folder: Path | None) -> RulePack:
-    return load_rule_pack(folder or bundled_rules.bundled())
+def _rules(folder: Path | None, evaluated_with: str) -> RulePack:
+    """The rule pack in ``folder``; without one, the bundled pack the result was evaluated with
+    (a result of 'assay evaluate --model itu-y4904' needs no --rules), else the default pack."""
+    if folder is not None:
+        return load_rule_pack(folder)
+    bundled = evaluated_with if evaluated_with in bundled_rules.packs() else bundled_rules.DEFAULT_PACK
+    return load_rule_pack(bundled_rules.bundled(bundled))
 
 
 def write_file(path: Path, content: bytes) -> None:
@@ -310,28 +361,31 @@ def write_file(path: Path, content: bytes) -> None:
 
 
 @click.command("plan")
-@click.argument("result_file", metavar="RESULT", type=click.Path(path_type=Path))
+@click.argument("result_path", metavar="RESULT", type=click.Path(path_type=Path))
 @click.option("--target", type=int, required=True, help="Target level, 1-5.")
 @rules_option
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the Markdown here.")
 @click.option("--pdf", type=click.Path(path_type=Path), default=None, help="Also write the plan as a PDF.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language.")
 def plan_command(
-    result_file: Path, target: int, rules_dir: Path | None, out: Path | None, pdf: Path | None, lang: str
+    result_path: Path, target: int, rules_dir: Path | None, out: Path | None, pdf: Path | None, lang: str
 ) -> None:
-    """Improvement plan from a result: per characteristic below the target (or the community's own
-    higher claim), the next level's unmet requirements, the standards that help, and the two-year
-    projection. Markdown on standard output unless --out is given."""
+    """Improvement plan from a result (the folder 'assay evaluate --out' wrote, or its result.json):
+    per characteristic below the target (or the community's own higher claim), the next level's
+    unmet requirements, the standards that help, and the two-year projection. Markdown on
+    standard output unless --out is given."""
     try:
-        result = read_result(result_file)
+        source = result_file(result_path)
+        result = read_result(source)
     except InputError as exc:
         # Report a bad target along with a bad file: one error lists every problem.
         raise InputError(exc.problems + target_problems(target)) from None
-    plan = build_plan(
-        result, _rules(rules_dir), target, "zh" if lang == "zh" else "en", source=str(result_file)
-    )
+    rules = _rules(rules_dir, result.rule_pack.id)
+    plan = build_plan(result, rules, target, "zh" if lang == "zh" else "en", source=str(source))
     text = plan_markdown(plan)
     if pdf is not None:
+        from assay.plan_pdf import render_plan_pdf  # reportlab: only when a PDF is asked for
+
         write_file(pdf, render_plan_pdf(plan, WORDS[plan.lang]))
         # Standard output may carry the Markdown: confirmations go to standard error.
         click.echo(f"Wrote {pdf}", err=True)
@@ -343,7 +397,7 @@ def plan_command(
 
 
 @click.command("benchmark")
-@click.argument("result_files", metavar="RESULT...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("result_paths", metavar="RESULT...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--anonymise", is_flag=True, help="Name communities 'Community A', 'B', ... (by pack digest).")
 @click.option(
     "--out",
@@ -354,20 +408,23 @@ def plan_command(
 @click.option("--force", is_flag=True, help="Replace an existing, non-empty --out folder.")
 @rules_option
 def benchmark_command(
-    result_files: tuple[Path, ...], anonymise: bool, out: Path | None, force: bool, rules_dir: Path | None
+    result_paths: tuple[Path, ...], anonymise: bool, out: Path | None, force: bool, rules_dir: Path | None
 ) -> None:
-    """Compare the results of two or more communities (one rule pack): level distributions,
-    quartiles and each community's percentile rank, per characteristic and per dimension."""
+    """Compare the results of two or more communities (one rule pack), each given as the folder
+    'assay evaluate --out' wrote or its result.json: level distributions, quartiles and each
+    community's percentile rank, per characteristic and per dimension."""
     entries: list[tuple[str, Result]] = []
     problems: list[Problem] = []
-    for path in result_files:
+    for path in result_paths:
         try:
-            entries.append((str(path), read_result(path)))
+            source = result_file(path)
+            entries.append((str(source), read_result(source)))
         except InputError as exc:
             problems += exc.problems
     if problems:
         raise InputError(problems)
-    benchmark = build_benchmark(entries, _rules(rules_dir), anonymise=anonymise)
+    rules = _rules(rules_dir, entries[0][1].rule_pack.id)
+    benchmark = build_benchmark(entries, rules, anonymise=anonymise)
     report = benchmark_markdown(benchmark)
     if out is None:
         sys.stdout.write(report)

@@ -7,7 +7,10 @@ The CLI maps these classes to exit codes in exactly one place.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+_NUMBER = re.compile(r"(\d{1,18})")  # bounded: int() refuses very long digit strings
 
 
 @dataclass(frozen=True)
@@ -23,9 +26,21 @@ class Problem:
     message: str
     """What is wrong, in words that name the problem."""
 
+    def order(self) -> tuple[tuple[str | int, ...], int, tuple[str | int, ...], str, str, str]:
+        """Sort key: file, line (unknown first), path, message; numbers inside the file name and
+        the path compare as numbers, so ``items[2]`` comes before ``items[10]``. The raw file and
+        path break the last ties (``items[07]``, ``items[7]``), so the order is total."""
+        return (_natural(self.file), self.line or 0, _natural(self.path), self.message, self.file, self.path)
+
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+
+
+def _natural(text: str) -> tuple[str | int, ...]:
+    # re.split with a group alternates text and digits, always starting with text, so two keys
+    # compare str with str and int with int position by position.
+    return tuple(int(part) if i % 2 else part for i, part in enumerate(_NUMBER.split(text)))
 
 
 class AssayError(Exception):
@@ -35,13 +50,13 @@ class AssayError(Exception):
 class InputError(AssayError):
     """An input file (rule pack, evidence pack) is malformed or inconsistent.
 
-    Carries every problem found, sorted by file, line and path.
+    Carries every problem found, once each, in :meth:`Problem.order`.
     """
 
     what = "input"
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems), key=lambda p: (p.file, p.line or 0, p.path, p.message))
+        self.problems = sorted(set(problems), key=Problem.order)
         count = len(self.problems)
         listing = "\n".join(f"  - {p}" for p in self.problems)
         noun = "problem" if count == 1 else "problems"

@@ -4,8 +4,8 @@ Step 3 of the Y.4904 method has the city set, for every KPI it selected, a targe
 maturity level (its ``maturity_targets``; level 1 is the baseline collected). Step 4 assesses the
 KPIs and step 5 compares them with the baseline. This module does both for one pack on one date,
 KPI by KPI; the level of each KPI dimension (characteristics 2.1-2.3 of the ``itu-y4904`` pack) is
-inferred by the rule engine from the same data, and :func:`check_catalogue` holds the KPIs against
-the catalogue the pack ships (``kpis.yaml``).
+inferred by the rule engine from the same data, and :func:`check_matrix_pack` holds the pack
+against the rule pack and the KPIs against the catalogue the pack ships (``kpis.yaml``).
 
 A KPI's level is taken from its latest observation on or before the assessment date, and only
 when an auditor accepted the KPI record (the latest verdict on or before that date): an
@@ -15,14 +15,16 @@ unverified or rejected record has no level, whatever its values.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
 from engine.catalogue import Strict, Text, load_data
-from engine.errors import InputError, Problem, RulePackError
+from engine.errors import EvidencePackError, Problem, RulePackError
+from engine.evaluation import check_fit
+from engine.rulepack import RulePack
 from evidence_schemas.items import Kpi
 from evidence_schemas.pack import EvidencePack
 
@@ -115,7 +117,8 @@ def assess_matrix(pack: EvidencePack, as_of: dt.date) -> list[KpiLevel]:
                 # highest level met is reached with every level below it.
                 met = [n for n, target in targets.items() if sign * (latest.value - target) >= 0]
                 level = max(met, default=1)
-        gain = sign * (latest.value - item.baseline.value) if latest is not None else None
+        # Rounded to the millionths the engine compares in, so 91.2 - 76.5 reads 14.7.
+        gain = round(sign * (latest.value - item.baseline.value), 6) if latest is not None else None
         for dimension in dimensions or ["-"]:
             rows.append(
                 KpiLevel(
@@ -136,9 +139,41 @@ def assess_matrix(pack: EvidencePack, as_of: dt.date) -> list[KpiLevel]:
     return sorted(rows, key=lambda r: (r.dimension, r.evidence_id))
 
 
-def check_catalogue(pack: EvidencePack, catalogue: dict[tuple[str, str], CatalogueKpi]) -> None:
-    """Matrix KPIs from a shipped catalogue must match it (unit, direction, dimension), and every
-    matrix KPI must be offered for one KPI dimension; InputError lists every problem."""
+def check_matrix_pack(
+    pack: EvidencePack,
+    rules: RulePack,
+    catalogue: dict[tuple[str, str], CatalogueKpi],
+    *,
+    manifest: str,
+) -> None:
+    """The pack must be for the rule pack's model, name only its characteristics, and hold its
+    matrix KPIs to the catalogue; EvidencePackError lists every problem, naming ``manifest``
+    (the manifest as read, :attr:`LoadedPack.source`).
+
+    A pack for another model is refused with that one problem: each of its characteristics would
+    otherwise be reported unknown too, burying the cause under problems that only follow from it.
+    """
+    if pack.model != rules.model.id:
+        message = (
+            f"pack is for {pack.model!r}, rule pack is {rules.model.id!r}: the performance matrix is "
+            f"read from packs prepared for {rules.model.standard}"
+        )
+        raise EvidencePackError([Problem(manifest, None, "model", message)])
+    problems = _catalogue_problems(pack, catalogue, manifest=manifest)
+    try:
+        check_fit(rules, pack)
+    except EvidencePackError as exc:
+        # check_fit knows no file names; these problems are about the manifest that was read.
+        problems += [replace(p, file=manifest) for p in exc.problems]
+    if problems:
+        raise EvidencePackError(problems)
+
+
+def _catalogue_problems(
+    pack: EvidencePack, catalogue: dict[tuple[str, str], CatalogueKpi], *, manifest: str
+) -> list[Problem]:
+    # Matrix KPIs from a shipped catalogue must match it (unit, direction, dimension), and every
+    # matrix KPI must be offered for exactly one KPI dimension.
     problems = []
     for i, item in enumerate(pack.items):
         if not isinstance(item, Kpi) or item.maturity_targets is None:
@@ -148,7 +183,7 @@ def check_catalogue(pack: EvidencePack, catalogue: dict[tuple[str, str], Catalog
         if len(dimensions) != 1:
             problems.append(
                 Problem(
-                    "pack.json",
+                    manifest,
                     None,
                     f"{where}.offered_for",
                     f"{item.id}: a performance-matrix KPI is offered for exactly one of "
@@ -161,7 +196,7 @@ def check_catalogue(pack: EvidencePack, catalogue: dict[tuple[str, str], Catalog
         if known is None:
             problems.append(
                 Problem(
-                    "pack.json",
+                    manifest,
                     None,
                     f"{where}.indicator.id",
                     f"{item.id}: {item.indicator.id!r} is not in the {item.indicator.catalogue} part of "
@@ -176,7 +211,7 @@ def check_catalogue(pack: EvidencePack, catalogue: dict[tuple[str, str], Catalog
             if theirs != ours:
                 problems.append(
                     Problem(
-                        "pack.json",
+                        manifest,
                         None,
                         f"{where}.{field}",
                         f"{item.id}: {known.id} is in {ours}, not {theirs}",
@@ -185,11 +220,10 @@ def check_catalogue(pack: EvidencePack, catalogue: dict[tuple[str, str], Catalog
         if dimensions and dimensions != [known.dimension]:
             problems.append(
                 Problem(
-                    "pack.json",
+                    manifest,
                     None,
                     f"{where}.offered_for",
                     f"{item.id}: {known.id} counts for {known.dimension}, not {dimensions[0]}",
                 )
             )
-    if problems:
-        raise InputError(problems)
+    return problems

@@ -56,6 +56,10 @@ class LoadedPack:
     """``pack.json`` or ``pack.xml``."""
     canonical: bytes
     """The pack's canonical JSON, whatever its format: what ``digest`` is of."""
+    source: str
+    """The manifest as read, named the way the reader's own problems name it
+    (``examples/norbridge/pack.xml``, ``pack.zip/pack.json``): checks made after reading use it
+    to point at the file the pack came from."""
 
 
 def pack_digest(pack: EvidencePack) -> str:
@@ -184,7 +188,7 @@ def _read(container: _Container, limits: Limits) -> LoadedPack:
     if problems or parsed.pack is None:
         raise EvidencePackError(problems)
     canonical = canonical_json(parsed.pack.model_dump(mode="json"))
-    return LoadedPack(parsed.pack, digest(canonical), manifest, canonical)
+    return LoadedPack(parsed.pack, digest(canonical), manifest, canonical, label)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 SAMPLES = ("larkfield", "harbourton", "norbridge")
-"""Fictional communities: early-stage, mid-way and advanced."""
+"""Fictional communities prepared for ISO/TS 37107:2019: early-stage, mid-way and advanced."""
+Y4904_SAMPLE = "kestrelford"
+"""A fictional mid-sized city prepared for ITU-T Y.4904, whose KPIs carry its performance matrix
+(baseline, yearly series and a target per maturity level): what ``assay matrix`` reads."""
 SAMPLE = "harbourton"
 SAMPLE_AS_OF = dt.date(2026, 6, 30)
 """The assessment date the sample packs were prepared for."""

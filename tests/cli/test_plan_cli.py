@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -17,6 +19,7 @@ from evidence_schemas.reader import read_pack
 from tests.helpers import run_evaluation
 
 SVG = "{http://www.w3.org/2000/svg}"
+AS_OF = examples.SAMPLE_AS_OF.isoformat()
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +117,100 @@ def test_plan_target_outside_one_to_five_exits_2(
     assert run(["plan", str(result_files["harbourton"]) + ".missing", "--target", "0"]) == 2
     error = capsys.readouterr().err
     assert "invalid input: 2 problems" in error
-    assert ".missing: cannot read the file" in error
+    assert ".missing: no such file or folder: give the folder 'assay evaluate --out' wrote" in error
     assert "--target: the target must be a level from 1 to 5, not 0" in error
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folders as ``assay evaluate --out`` writes them: harbourton/, larkfield/, and kestrelford/
+    holding a folder per model."""
+    root = tmp_path_factory.mktemp("evaluated")
+    for name in ("harbourton", "larkfield"):
+        assert (
+            run(["evaluate", str(examples.sample_pack(name)), "--as-of", AS_OF, "--out", str(root / name)])
+            == 0
+        )
+    models = ["--model", "iso37107-2019", "--model", "itu-y4904"]
+    kestrelford = examples.sample_pack(examples.Y4904_SAMPLE)
+    assert (
+        run(["evaluate", str(kestrelford), "--as-of", AS_OF, *models, "--out", str(root / "kestrelford")])
+        == 0
+    )
+    return root
+
+
+def test_plan_takes_the_folder_evaluate_wrote_or_its_result_json(
+    evaluated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = evaluated / "harbourton"
+    assert run(["plan", str(folder), "--target", "3"]) == 0
+    from_folder = capsys.readouterr().out
+    assert run(["plan", str(folder / "result.json"), "--target", "3"]) == 0
+    assert capsys.readouterr().out == from_folder
+    assert from_folder.startswith("# Improvement plan: Harbourton\n")
+    assert "### 4.3 Resilience: level 2 -> goal 3 (the target and the community's claim)" in from_folder
+
+
+def test_plan_of_a_y4904_result_needs_no_rules_option(
+    evaluated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["plan", str(evaluated / "kestrelford" / "itu-y4904"), "--target", "4"]) == 0
+    text = capsys.readouterr().out
+    assert "ITU-T Y.4904 (12/2019), assessed as of 2026-06-30; target level 4" in text
+    assert "### 2.2 KPI performance - environment: level 2 -> goal 4 (the target)" in text
+    assert "- [ ] `2.2/3/targets-met-3` (not met): " in text
+
+
+GIVE = "give the folder 'assay evaluate --out' wrote, or its result.json"
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ("nowhere", f"no such file or folder: {GIVE}"),
+        ("", f"no result.json in this folder: {GIVE}"),  # "": an empty folder
+        (
+            "kestrelford",
+            f"no result.json in this folder: {GIVE}; folders in it that have one: iso37107-2019, itu-y4904",
+        ),
+    ],
+)
+def test_plan_without_a_result_is_one_problem_naming_the_path(
+    evaluated: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], given: str, words: str
+) -> None:
+    path = evaluated / given if given else tmp_path
+    assert run(["plan", str(path), "--target", "3"]) == 2
+    assert capsys.readouterr().err == f"assay: invalid input: 1 problem\n  - {path}: {words}\n"
+
+
+def test_benchmark_takes_folders_and_names_each_bad_one(
+    evaluated: Path, result_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    folders = [evaluated / "harbourton", evaluated / "larkfield"]
+    assert run(["benchmark", *map(str, folders)]) == 0
+    from_folders = capsys.readouterr().out
+    assert run(["benchmark", *(str(f / "result.json") for f in folders)]) == 0
+    assert capsys.readouterr().out == from_folders
+    assert "| Harbourton | 2026-06-30 |" in from_folders
+    assert run(["benchmark", str(evaluated / "harbourton"), str(evaluated / "gone"), str(evaluated)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("assay: invalid input: 2 problems\n")
+    assert f"  - {evaluated}: no result.json in this folder" in err
+    assert f"  - {evaluated / 'gone'}: no such file or folder" in err
+    assert "Traceback" not in err
+
+
+def test_importing_the_plan_commands_loads_no_signing_store_or_pdf_library() -> None:
+    heavy = ("pyhanko", "cryptography", "sqlalchemy", "reportlab", "audits", "certificates")
+    code = "import sys, assay.plan_cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    loaded = set(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout.split()
+    )
+    assert "assay" in loaded
+    assert loaded.isdisjoint(heavy), sorted(loaded & set(heavy))
 
 
 def _benchmark(files: list[Path], out: Path, *extra: str) -> int:

@@ -14,7 +14,7 @@ from assay.cli import run
 from engine.durable_engine import DurableInference
 from engine.errors import EvidencePackError, InputError
 from engine.evaluation import evaluate_on
-from engine.performance import DIMENSIONS, assess_matrix, check_catalogue, load_kpi_catalogue
+from engine.performance import DIMENSIONS, assess_matrix, check_matrix_pack, load_kpi_catalogue
 from engine.rulepack import load_rule_pack
 from evidence_schemas.reader import read_pack
 
@@ -107,7 +107,7 @@ def test_each_kpi_gets_its_level_and_the_engine_agrees_per_dimension(tmp_path: P
         kpi("unverified", "LOC-1", "local", "count", "higher_is_better", 99, [30, 50, 70, 90], "2.3"),
     ]
     loaded = read_pack(write_pack(tmp_path / "p", items, ["internet", "broadband", "air"]))
-    check_catalogue(loaded.pack, load_kpi_catalogue(Y4904))
+    check_matrix_pack(loaded.pack, load_rule_pack(Y4904), load_kpi_catalogue(Y4904), manifest=loaded.source)
     rows = {r.evidence_id: r for r in assess_matrix(loaded.pack, AS_OF)}
     assert {k: r.level for k, r in rows.items()} == {
         "internet": 3,
@@ -135,7 +135,10 @@ def test_catalogue_kpis_must_match_the_catalogue(tmp_path: Path) -> None:
     ]
     loaded = read_pack(write_pack(tmp_path / "p", items, []))
     with pytest.raises(InputError) as caught:
-        check_catalogue(loaded.pack, load_kpi_catalogue(Y4904))
+        check_matrix_pack(
+            loaded.pack, load_rule_pack(Y4904), load_kpi_catalogue(Y4904), manifest=loaded.source
+        )
+    assert {p.file for p in caught.value.problems} == {str(tmp_path / "p" / "pack.json")}
     found = {(p.path, p.message) for p in caught.value.problems}
     assert ("items[0].unit", "internet: EC: ICT: ICT: 1C is in %, not per 100") in found
     assert ("items[1].offered_for", "air: EN: EN: AQ: 1C counts for 2.2, not 2.1") in found
@@ -152,3 +155,20 @@ def test_matrix_command_prints_levels_and_dimensions(
     assert report["kpis"][0]["level"] == 3
     assert report["kpis"][0]["next_target"] == {"level": 4, "value": 70}
     assert report["dimensions"] == {"2.1": 3, "2.2": 1, "2.3": 1}  # level 1 is the floor
+
+
+def test_a_pack_for_another_model_is_one_problem_not_one_per_characteristic(tmp_path: Path) -> None:
+    items = [kpi("internet", *INTERNET, latest=55, targets=[30, 50, 70, 90])]
+    items[0]["offered_for"] = ["1.5.2"]  # an ISO 37107 characteristic, as an ISO pack would have
+    folder = write_pack(tmp_path / "p", items, ["internet"])
+    manifest = json.loads((folder / "pack.json").read_text(encoding="utf-8"))
+    (folder / "pack.json").write_text(json.dumps({**manifest, "model": "iso37107-2019"}), encoding="utf-8")
+    loaded = read_pack(folder)
+    with pytest.raises(EvidencePackError) as caught:
+        check_matrix_pack(
+            loaded.pack, load_rule_pack(Y4904), load_kpi_catalogue(Y4904), manifest=loaded.source
+        )
+    assert [(p.file, p.path) for p in caught.value.problems] == [(str(folder / "pack.json"), "model")]
+    assert caught.value.problems[0].message.startswith(
+        "pack is for 'iso37107-2019', rule pack is 'itu-y4904'"
+    )
