@@ -52,7 +52,7 @@ def main() -> int:
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
     try:
-        for name, (argv, before) in commands.items():  # warm the page cache and .pyc files
+        for argv, before in commands.values():  # warm the page cache and .pyc files
             _time(pin + argv, before)
         for _ in range(args.repeat):
             for name, (argv, before) in commands.items():
@@ -77,7 +77,8 @@ def main() -> int:
             kind, limit = targets[name]
             ok = ratio <= limit if kind == "ratio" else seconds <= limit
             missed += not ok
-            target = (f"<= {limit:g}x" if kind == "ratio" else f"<= {limit:g} s") + (" ok" if ok else " MISSED")
+            bound = f"<= {limit:g}x" if kind == "ratio" else f"<= {limit:g} s"
+            target = f"{bound} {'ok' if ok else 'MISSED'}"
         print(f"{name:40} {seconds * 1000:7.1f} ms {ratio:6.1f}x  {target}")
     return 1 if missed else 0
 

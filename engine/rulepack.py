@@ -19,8 +19,6 @@ from engine.canonical import digest
 from engine.catalogue import MaturityModel, load_catalogue
 from engine.errors import Problem, RulePackError
 from engine.packcache import CheckedPacks
-from engine.patterns import ALPHA_BUDGET, MAX_RULES, alpha_load, ruleset_size
-from engine.rulecheck import CELL_FORMAT, check_characteristic
 from engine.sourcemap import SourceDoc, load_yaml, parse_plain_yaml
 from engine.spec import CharacteristicRules
 
@@ -101,6 +99,10 @@ def _load_passed(folder: Path, files: list[str], digest: str) -> RulePack | None
 
 
 def _load_and_check(folder: Path) -> RulePack:
+    # The checks need the evidence schemas (the attribute paths rules may name) and the
+    # engine's pattern compiler; a pack that passed before is built without importing them.
+    from engine.rulecheck import CELL_FORMAT, check_characteristic
+
     model_path = folder / MODEL_FILE
     if not model_path.is_file():
         raise RulePackError([Problem(str(folder), None, "", f"no {MODEL_FILE} in the rule pack")])
@@ -145,6 +147,8 @@ def _load_and_check(folder: Path) -> RulePack:
 
 def _engine_limits(rules: CharacteristicRules, doc: SourceDoc) -> list[Problem]:
     """A characteristic must fit one durable_rules ruleset (see :mod:`engine.patterns`)."""
+    from engine.patterns import ALPHA_BUDGET, MAX_RULES, alpha_load, ruleset_size
+
     problems = []
     size = ruleset_size(rules)
     if size > MAX_RULES:
