@@ -25,7 +25,7 @@ from engine.errors import AssayError, EngineError, InputError, OutputError, Trai
 # each summary against the command's own help.
 COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark": (
-        "assay.plan_cli:benchmark_command",
+        "assay.benchmark_cli:benchmark_command",
         "Compare communities' results per characteristic and dimension.",
     ),
     "ca": ("assay.cert_cli:ca_group", "Test certificate authorities for demos and tests."),

@@ -13,7 +13,7 @@ from assay.output import write_folder
 from assay.report import print_table, summary_markdown
 from assay.terminal import console
 from engine.canonical import pretty_json
-from engine.evaluation import Evaluation, evaluate_on, result_json
+from engine.evaluation import Evaluation, check_fit, evaluate_on, result_json
 from engine.rulepack import RulePack
 from engine.trail import jsonl
 from evidence_schemas.reader import read_pack
@@ -22,6 +22,7 @@ from evidence_schemas.reader import read_pack
 def run_evaluation(rules: RulePack, pack_path: Path, as_of: dt.date, engine: str) -> Evaluation:
     """Read a pack and evaluate it reproducibly."""
     loaded = read_pack(pack_path)
+    check_fit(rules, loaded.pack, manifest=loaded.source)  # before evaluating, naming the manifest read
     return evaluate_on(rules, loaded.pack, loaded.digest, as_of, inference(engine))
 
 

@@ -20,6 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.doctemplate import BaseDocTemplate
 
+from assay.plan_report import projection_text, standards_text
 from certificates.fonts import (
     BOLD,
     INK,
@@ -85,7 +86,7 @@ def render_plan_pdf(plan: Plan, words: Words) -> bytes:
 def plan_story(plan: Plan, words: Words) -> list[Flowable]:
     """The plan as flowables: heading, how goals and standards are chosen, items, on target.
 
-    ``words`` are the labels in the plan's language (``assay.plan_cli.WORDS``): the caller owns
+    ``words`` are the labels in the plan's language (``assay.plan_report.WORDS``): the caller owns
     the wording, so the Markdown and the PDF say the same things.
     """
     text = _Text(plan.lang == "zh", words)
@@ -217,21 +218,3 @@ def _on_target(plan: Plan, text: _Text) -> Table:
         )
     )
     return table
-
-
-def standards_text(item: PlanItem, words: Words) -> str:
-    """'Standards that help: Supporting standards (Annex B): ISO 37104; ISO 37106 sub-component ...: B2'."""
-    parts = [f"{r.title}: {', '.join(r.items)}" for r in item.standards]
-    return f"{words['standards']}: " + ("; ".join(parts) or words["none"])
-
-
-def projection_text(item: PlanItem, words: Words) -> str:
-    """'In two years: projected level 3, on commitments: a, b (claimed 4)'; empty without a projection."""
-    if item.projection is None:
-        return ""
-    p = item.projection
-    line = f"{words['projection']}: {words['projected']} {p.level}"
-    line += f", {words['commitments']}: {', '.join(p.commitments) or words['none']}"
-    if p.claimed is not None:
-        line += f" ({words['claimed_later']} {p.claimed})"
-    return line

@@ -143,25 +143,24 @@ def result_json(result: Result) -> bytes:
     return pretty_json(result.model_dump(mode="json")).encode("utf-8")
 
 
-def check_fit(rules: RulePack, pack: EvidencePack) -> None:
-    """The pack must be for this model and name only its characteristics."""
-    problems = []
+def check_fit(rules: RulePack, pack: EvidencePack, *, manifest: str = "pack.json") -> None:
+    """The pack must be for this model and name only its characteristics; problems name
+    ``manifest``, the manifest as read.
+
+    A pack for another model is refused with that one problem: each of its characteristics would
+    otherwise be reported unknown too, burying the cause under problems that only follow from it.
+    """
     if pack.model != rules.model.id:
-        problems.append(
-            Problem(
-                "pack.json",
-                None,
-                "model",
-                f"pack is for {pack.model!r}, rule pack is {rules.model.id!r}",
-            )
-        )
+        message = f"pack is for {pack.model!r}, rule pack is {rules.model.id!r} ({rules.model.standard})"
+        raise EvidencePackError([Problem(manifest, None, "model", message)])
+    problems = []
     known = {c.id for c in rules.model.characteristics()}
     for i, item in enumerate(pack.items):
         for j, cid in enumerate(item.offered_for):
             if cid not in known:
                 problems.append(
                     Problem(
-                        "pack.json",
+                        manifest,
                         None,
                         f"items[{i}].offered_for[{j}]",
                         f"{item.id} is offered for unknown characteristic {cid!r}",
@@ -171,7 +170,7 @@ def check_fit(rules: RulePack, pack: EvidencePack) -> None:
         if claim.characteristic not in known:
             problems.append(
                 Problem(
-                    "pack.json",
+                    manifest,
                     None,
                     f"claims[{i}].characteristic",
                     f"claim for unknown characteristic {claim.characteristic!r}",

@@ -15,7 +15,7 @@ unverified or rejected record has no level, whatever its values.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -161,10 +161,9 @@ def check_matrix_pack(
         raise EvidencePackError([Problem(manifest, None, "model", message)])
     problems = _catalogue_problems(pack, catalogue, manifest=manifest)
     try:
-        check_fit(rules, pack)
+        check_fit(rules, pack, manifest=manifest)
     except EvidencePackError as exc:
-        # check_fit knows no file names; these problems are about the manifest that was read.
-        problems += [replace(p, file=manifest) for p in exc.problems]
+        problems += exc.problems
     if problems:
         raise EvidencePackError(problems)
 

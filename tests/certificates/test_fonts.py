@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import rules
-from assay.plan_cli import WORDS
 from assay.plan_pdf import render_plan_pdf
+from assay.plan_report import WORDS
 from certificates.content import Issuance, build_certificate
 from certificates.fonts import BOLD, FONT_FILES, MONO, REGULAR
 from certificates.model import Language, result_digest

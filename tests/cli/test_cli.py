@@ -185,3 +185,28 @@ def test_trail_verify_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     trail.write_text("\n".join(lines) + "\n", encoding="utf-8")
     assert run(["trail", "verify", str(trail)]) == 3
     assert "record 7" in capsys.readouterr().err
+
+
+def test_a_pack_for_another_model_is_one_problem_naming_the_manifest_read(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    norbridge = examples.sample_pack("norbridge")
+    assert (
+        run(
+            [
+                "evaluate",
+                str(norbridge),
+                "--as-of",
+                "2026-06-30",
+                "--rules",
+                str(bundled_rules.bundled("pas181")),
+            ]
+        )
+        == 2
+    )
+    error = capsys.readouterr().err
+    assert error.splitlines() == [
+        "assay: invalid evidence pack: 1 problem",
+        f"  - {norbridge}/pack.xml: model: pack is for 'iso37107-2019', rule pack is 'pas181' "
+        "(Smart city maturity model on BSI PAS 181:2014)",
+    ]
