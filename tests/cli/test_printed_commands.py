@@ -56,3 +56,23 @@ def test_a_command_started_as_a_module_prints_the_module_form() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == f"{sys.executable} -m assay"
+
+
+def test_the_readmes_commands_run_as_printed(tmp_path: Path) -> None:
+    """The README's "Try more" block, run line by line with bash where a newcomer would: beside
+    the checkout's .venv and examples/ (linked into a scratch folder so outputs land there)."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Try more", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if line and not line.startswith("#")]
+    assert len(commands) == 3
+    (tmp_path / ".venv").symlink_to(INSTALLED.parent.parent)
+    (tmp_path / "examples").symlink_to(root / "examples")
+    outputs = []
+    for command in commands:
+        done = subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+        outputs.append(done.stdout)
+    assert "KPI performance - economy: level 3" in outputs[0]
+    assert (tmp_path / "kestrelford-eval" / "itu-y4904" / "result.json").is_file()
+    assert outputs[2].startswith("# Improvement plan")
