@@ -9,26 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-import examples
-from audits.blobs import Blobs
-from audits.casework import Casework
-from audits.decisions import Decisions
-from audits.engagements import Engagements, Verdict
-from audits.people import load_people
-from audits.store import open_store
-from certificates.awarding import Awarding
 from certificates.keys import SigningKey
 from certificates.scheme import Scheme
 from engine.rulepack import RulePack
-from tests.engagements.conftest import ADMIN, DAY, REVIEWER, MovableClock, World, evaluated
+from tests.engagements.conftest import ADMIN, DAY, REVIEWER, MovableClock, World, evaluated, make_world
 
 DECIDED = dt.date(2026, 11, 22)
 """The day the reviewer decides and the administrator issues, months after the assessment."""
@@ -43,32 +33,9 @@ class AfternoonClock(MovableClock):
 
 @pytest.fixture
 def world(database: str, tmp_path: Path, rule_pack: RulePack) -> Iterator[World]:
-    """The demo's people and the sample submission on a fresh store, services on one clock."""
-    store = open_store(database)
-    clock = AfternoonClock(DAY)
-    args = (store, Blobs(tmp_path / "attachments"), clock, rule_pack)
-    pack = tmp_path / "submission"
-    shutil.copytree(examples.sample_pack(), pack)
-    manifest = json.loads((pack / "pack.json").read_text(encoding="utf-8"))
-    verdicts = [
-        Verdict(v["evidence_id"], v["verdict"], v["method"], v["reason"])
-        for v in manifest.pop("verifications")
-    ]
-    (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
-    engagements = Engagements(*args)
-    engagements.import_people(load_people(examples.people_file()), None)
-    yield World(
-        store,
-        clock,
-        engagements,
-        Decisions(*args),
-        Casework(*args),
-        Awarding(*args),
-        pack,
-        verdicts,
-        tmp_path,
-    )
-    store.close()
+    """The engagement tests' world, on a clock that stands in the afternoon."""
+    with make_world(database, tmp_path, rule_pack, AfternoonClock(DAY)) as made:
+        yield made
 
 
 def test_the_issue_date_is_the_clock_s_day_of_issue(world: World, signing_key: SigningKey) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -119,15 +117,3 @@ def test_three_model_evaluation_of_the_sample_has_kpi_based_y4904_levels(tmp_pat
 def test_the_sample_validates_as_a_pack(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["pack", "validate", str(SAMPLE)]) == 0
     assert "valid: 18 items, 18 verifications, 8 claims; pack.json" in capsys.readouterr().out
-
-
-def test_importing_the_matrix_command_loads_no_signing_store_or_pdf_library() -> None:
-    heavy = ("pyhanko", "cryptography", "sqlalchemy", "reportlab", "audits", "certificates")
-    code = "import sys, assay.matrix_cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout.split()
-    )
-    assert "assay" in loaded
-    assert loaded.isdisjoint(heavy), sorted(loaded & set(heavy))

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -199,18 +197,6 @@ def test_benchmark_takes_folders_and_names_each_bad_one(
     assert f"  - {evaluated}: no result.json in this folder" in err
     assert f"  - {evaluated / 'gone'}: no such file or folder" in err
     assert "Traceback" not in err
-
-
-def test_importing_the_plan_commands_loads_no_signing_store_or_pdf_library() -> None:
-    heavy = ("pyhanko", "cryptography", "sqlalchemy", "reportlab", "audits", "certificates")
-    code = "import sys, assay.plan_cli; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = set(
-        subprocess.run(
-            [sys.executable, "-c", code], check=True, capture_output=True, text=True
-        ).stdout.split()
-    )
-    assert "assay" in loaded
-    assert loaded.isdisjoint(heavy), sorted(loaded & set(heavy))
 
 
 def _benchmark(files: list[Path], out: Path, *extra: str) -> int:

@@ -54,6 +54,17 @@ def test_quick_commands_import_no_signing_store_or_pdf_library(argv: list[str], 
     assert sorted(loaded & set(HEAVY) - allowed) == []
 
 
+@pytest.mark.parametrize(
+    "module",
+    ["assay.evaluate_cli", "assay.rules_cli", "assay.matrix_cli", "assay.plan_cli", "assay.benchmark_cli"],
+)
+def test_command_modules_that_need_no_signing_or_store_do_not_import_them(module: str) -> None:
+    code = f"import sys, {module}; print(chr(10).join(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = {m.split(".")[0] for m in done.stdout.split()}
+    assert sorted(loaded & {*HEAVY, "cryptography", "audits", "certificates"}) == []
+
+
 def test_help_imports_no_command() -> None:
     loaded = _modules_loaded_by(["--help"])
     tops = {m.split(".")[0] for m in loaded}

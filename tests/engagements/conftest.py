@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,11 @@ class World:
         return target
 
 
-@pytest.fixture
-def world(database: str, tmp_path: Path, rule_pack: RulePack) -> Iterator[World]:
-    """A fresh store (each database) with the demo's people loaded."""
+@contextmanager
+def make_world(database: str, tmp_path: Path, rule_pack: RulePack, clock: MovableClock) -> Iterator[World]:
+    """A fresh store with the demo's people loaded, services on ``clock``, and the sample
+    submission (without its verdicts, which the auditors record)."""
     store = open_store(database)
-    clock = MovableClock(DAY)
     args = (store, Blobs(tmp_path / "attachments"), clock, rule_pack)
     pack = tmp_path / "submission"
     shutil.copytree(examples.sample_pack(), pack)
@@ -107,18 +108,27 @@ def world(database: str, tmp_path: Path, rule_pack: RulePack) -> Iterator[World]
     (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
     engagements = Engagements(*args)
     engagements.import_people(load_people(examples.people_file()), None)
-    yield World(
-        store,
-        clock,
-        engagements,
-        Decisions(*args),
-        Casework(*args),
-        Awarding(*args),
-        pack,
-        verdicts,
-        tmp_path,
-    )
-    store.close()
+    try:
+        yield World(
+            store,
+            clock,
+            engagements,
+            Decisions(*args),
+            Casework(*args),
+            Awarding(*args),
+            pack,
+            verdicts,
+            tmp_path,
+        )
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def world(database: str, tmp_path: Path, rule_pack: RulePack) -> Iterator[World]:
+    """A fresh store (each database) with the demo's people loaded."""
+    with make_world(database, tmp_path, rule_pack, MovableClock(DAY)) as made:
+        yield made
 
 
 def applied(world: World) -> str:
