@@ -179,21 +179,34 @@ def test_the_clock_and_ids_are_injected(rule_pack: RulePack, sample_pack: Eviden
     assert {r.actor for r in evaluation.trail} == {"auditor:r.okafor"}
 
 
-def test_a_pack_for_another_model_or_unknown_characteristics_is_refused(
+def _refusal(rules: RulePack, pack: EvidencePack) -> list[tuple[str, str]]:
+    with pytest.raises(EvidencePackError) as caught:
+        evaluate(rules, pack, "sha256:x", as_of=AS_OF, clock=FixedClock.at_date(AS_OF),
+                 ids=DigestIds("x"), inference=ReferenceInference())  # fmt: skip
+    return [(p.path, p.message) for p in caught.value.problems]
+
+
+def test_a_pack_for_another_model_is_refused_with_that_one_problem(
+    rule_pack: RulePack, sample_pack: EvidencePack
+) -> None:
+    item = sample_pack.items[0].model_copy(update={"offered_for": ["1.1.1", "9.9"]})
+    wrong = sample_pack.model_copy(update={"model": "pas181", "items": [item, *sample_pack.items[1:]]})
+    # Not also "9.9 is unknown": every characteristic of another model is, which follows from this.
+    assert _refusal(rule_pack, wrong) == [
+        ("model", "pack is for 'pas181', rule pack is 'iso37107-2019' (ISO/TS 37107:2019)")
+    ]
+
+
+def test_unknown_characteristics_are_refused_each_by_name(
     rule_pack: RulePack, sample_pack: EvidencePack
 ) -> None:
     item = sample_pack.items[0].model_copy(update={"offered_for": ["1.1.1", "9.9"]})
     claims = [*sample_pack.claims, sample_pack.claims[0].model_copy(update={"characteristic": "7.7"})]
-    wrong = sample_pack.model_copy(
-        update={"model": "pas181", "items": [item, *sample_pack.items[1:]], "claims": claims}
-    )
-    with pytest.raises(EvidencePackError) as caught:
-        evaluate(rule_pack, wrong, "sha256:x", as_of=AS_OF, clock=FixedClock.at_date(AS_OF),
-                 ids=DigestIds("x"), inference=ReferenceInference())  # fmt: skip
-    messages = [(p.path, p.message) for p in caught.value.problems]
-    assert ("model", "pack is for 'pas181', rule pack is 'iso37107-2019'") in messages
-    assert ("items[0].offered_for[1]", "vision-2035 is offered for unknown characteristic '9.9'") in messages
-    assert (f"claims[{len(claims) - 1}].characteristic", "claim for unknown characteristic '7.7'") in messages
+    wrong = sample_pack.model_copy(update={"items": [item, *sample_pack.items[1:]], "claims": claims})
+    assert _refusal(rule_pack, wrong) == [  # ordered by path
+        (f"claims[{len(claims) - 1}].characteristic", "claim for unknown characteristic '7.7'"),
+        ("items[0].offered_for[1]", "vision-2035 is offered for unknown characteristic '9.9'"),
+    ]
 
 
 @pytest.mark.parametrize(
