@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from assay.groups import Group
 from assay.options import PATH, engine_option, inference, load_rules, rules_option
-from assay.terminal import console
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 @click.group("rules", cls=Group, help="Inspect and check rule packs.")
 def rules_group() -> None:
     """``assay rules``."""
+
+
+def console() -> Console:
+    """The terminal console; rich is imported only by the commands that print tables (explain
+    writes plain lines and answers faster without it)."""
+    from assay.terminal import console as terminal
+
+    return terminal()
 
 
 def _folder(folder: Path | None) -> Path:

@@ -165,3 +165,10 @@ def test_engagement_status_is_short_and_json_is_the_full_record(
     assert record["engagement"] == "ENG-2026-0001"
     assert record["certificate"]["number"] == "ASSAY-2026-000001"
     assert len(record["latest_evaluation"]["levels"]) == 32
+
+
+def test_explain_prints_plain_lines_without_loading_rich_or_the_checks() -> None:
+    loaded = _modules_loaded_by(["rules", "explain", "1.1.1"])
+    tops = {m.split(".")[0] for m in loaded}
+    assert "rich" not in tops
+    assert "durable" not in tops
