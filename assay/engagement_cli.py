@@ -370,7 +370,9 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
         f"{person} ({' and '.join(r.replace('_', ' ') for r in roles)})"
         for person, roles in record["team"].items()
     )
-    findings = record["open_findings"]
+    findings = "; ".join(
+        f"finding {f['number']} ({f['severity']}, due {f['due_on']})" for f in record["open_findings"]
+    )
     latest = record["latest_evaluation"]
     if latest is None:
         levels = "not evaluated yet"
@@ -390,7 +392,8 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         (
             "Open findings",
-            "; ".join(f"{f['number']} ({f['severity']}, due {f['due_on']})" for f in findings) or "none",
+            "; ".join(f"finding {f['number']} ({f['severity']}, due {f['due_on']})" for f in findings)
+            or "none",
         ),
         ("Levels", levels),
     ]
