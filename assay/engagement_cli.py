@@ -390,11 +390,7 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
             "Evidence",
             f"latest version {record['evidence_versions']}" if record["evidence_versions"] else "none",
         ),
-        (
-            "Open findings",
-            "; ".join(f"finding {f['number']} ({f['severity']}, due {f['due_on']})" for f in findings)
-            or "none",
-        ),
+        ("Open findings", findings or "none"),
         ("Levels", levels),
     ]
     if decision is not None:
