@@ -386,10 +386,7 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Engagement", f"{record['engagement']}: {record['community']} against {record['model']}"),
         ("Next step", record["next_step"]),
         ("Team", team or "not assigned"),
-        (
-            "Evidence",
-            f"latest version {record['evidence_versions']}" if record["evidence_versions"] else "none",
-        ),
+        ("Evidence", _evidence(record["evidence_versions"])),
         ("Open findings", findings or "none"),
         ("Levels", levels),
     ]
