@@ -15,6 +15,7 @@ from engine.durable_runtime import Session
 from engine.errors import EngineError
 from engine.outcomes import (
     ItemStatus,
+    JudgementFacts,
     LevelOutcome,
     Outcome,
     Rating,
@@ -42,6 +43,10 @@ class ShardSession(Session):
         """Levels whose inherited (as_at) level has settled."""
         self.levels: dict[int, LevelOutcome] = {}
         self.rating: Rating | None = None
+        self.offered: list[JudgementFacts] = []
+        """Judgements asserted as facts, by their fact's index ``n``."""
+        self.judgements: dict[str, JudgementFacts] = {}
+        """Predicate node -> the judgement its rule received."""
 
     def settle(self, closure: Any, node: str, up: str, outcome: Outcome) -> None:
         """Record a node's outcome and assert it as a fact for the rules above it."""
@@ -116,6 +121,19 @@ class ClassifyItem(DurableAction):
 
 
 @dataclass(frozen=True)
+class RecordJudgement(DurableAction):
+    """The auditor's judgement of a predicate that needs one arrived: keep it for closing."""
+
+    node: str
+
+    def apply(self, session: ShardSession, closure: Any) -> None:
+        judgement = session.offered[closure.j.n]
+        if judgement.requirement != self.node or self.node in session.judgements:
+            raise EngineError(f"judgement of {judgement.requirement} arrived at {self.node}")
+        session.judgements[self.node] = judgement
+
+
+@dataclass(frozen=True)
 class ClosePredicate(DurableAction):
     """Phase 2: count the classified items of a predicate and settle its outcome."""
 
@@ -124,7 +142,8 @@ class ClosePredicate(DurableAction):
     rule: EvidenceRule
 
     def apply(self, session: ShardSession, closure: Any) -> None:
-        outcome = leaf_outcome(self.rule, session.statuses.get(self.node, {}))
+        judgement = session.judgements.get(self.node)
+        outcome = leaf_outcome(self.rule, session.statuses.get(self.node, {}), judgement)
         session.settle(closure, self.node, self.up, outcome)
 
 

@@ -26,7 +26,7 @@ derived fact that durable_rules lost or duplicated fails the evaluation.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,13 +39,14 @@ from engine.durable_actions import (
     DurableAction,
     Ignore,
     Rate,
+    RecordJudgement,
     SettleLevel,
     ShardSession,
 )
 from engine.durable_runtime import DurableRuntime, RuleDefinition
 from engine.errors import EngineError
 from engine.evidence import Evidence, ItemFacts
-from engine.outcomes import CharacteristicInference
+from engine.outcomes import CharacteristicInference, JudgementFacts
 from engine.patterns import (
     ALPHA_BUDGET,
     alpha_load,
@@ -88,6 +89,8 @@ class CompiledShard:
     """Evidence kind -> normalised values (attribute paths) the rules read."""
     nodes: tuple[str, ...]
     """Every requirement node key, for checking that each settled exactly once."""
+    judged: frozenset[str] = frozenset()
+    """Predicate nodes that need the auditor's judgement (each has a rule receiving it)."""
 
 
 def compile_characteristic(rules: CharacteristicRules, *, limits_checked: bool = False) -> CompiledShard:
@@ -120,7 +123,14 @@ def compile_characteristic(rules: CharacteristicRules, *, limits_checked: bool =
     described = {name: [patterns, action.describe()] for name, (patterns, action) in out.items()}
     name = "assay-" + digest_of(described).removeprefix("sha256:")[:24]
     key_map = {kind: tuple(sorted(paths)) for kind, paths in sorted(keys.items())}
-    return CompiledShard(cid, name, out, key_map, tuple(nodes))
+    judged = frozenset(
+        rules.node_key(number, node.id)
+        for number, level in rules.levels.items()
+        for requirement in level.requirements
+        for node in requirement.walk()
+        if node.evidence is not None and node.evidence.judgement is not None
+    )
+    return CompiledShard(cid, name, out, key_map, tuple(nodes), judged)
 
 
 def _compile_node(
@@ -153,6 +163,9 @@ def _compile_predicate(key: str, up: str, rule: EvidenceRule, out: Rules) -> Non
         action = ClassifyItem(key, role)
         for index, tests in enumerate(alternatives):
             out[f"{key}#{role}#{index}"] = ([{"i": {"$and": tests}}], action)
+    if rule.judgement is not None:
+        judgement = {"j": {"$and": [{"t": "judgement"}, {"node": key}]}}
+        out[f"{key}#judgement"] = ([judgement], RecordJudgement(key))
     out[f"{key}#close"] = ([_PHASE_2], ClosePredicate(key, up, rule))
 
 
@@ -183,21 +196,37 @@ class DurableInference:
     ) -> dict[str, CharacteristicInference]:
         """Infer the encoded characteristics of ``pack`` (or those in ``only``) from ``evidence``."""
         return {
-            shard.characteristic: self._run(shard, evidence.for_characteristic(shard.characteristic))
+            shard.characteristic: self._run(
+                shard,
+                evidence.for_characteristic(shard.characteristic),
+                evidence.judgements_for(shard.characteristic),
+            )
             for shard in self.compile(pack)
             if only is None or shard.characteristic in only
         }
 
-    def _run(self, shard: CompiledShard, items: tuple[ItemFacts, ...]) -> CharacteristicInference:
+    def _run(
+        self, shard: CompiledShard, items: tuple[ItemFacts, ...], judgements: Mapping[str, JudgementFacts]
+    ) -> CharacteristicInference:
         with self.runtime.session(shard.name, ShardSession) as session:
             assert isinstance(session, ShardSession)
             base = self._base_facts(shard, items, session)
+            # Judgements of the predicates that need one; any other is no fact for these rules.
+            for key, judgement in sorted(judgements.items()):
+                if key in shard.judged:
+                    base.append(
+                        {"id": session.fact_id(), "t": "judgement", "node": key, "n": len(session.offered)}
+                    )
+                    session.offered.append(judgement)
             self.runtime.assert_facts(shard.name, session, base)
             for phase in (1, 2):
                 self.runtime.assert_facts(
                     shard.name, session, [{"id": session.fact_id(), "t": "phase", "n": phase}]
                 )
             derived = self.runtime.facts(shard.name, session)
+        if len(session.judgements) != len(session.offered):
+            lost = f"{len(session.offered)} asserted, {len(session.judgements)} received"
+            raise EngineError(f"{shard.characteristic}: judgement facts lost: {lost}")
         return _checked(shard, session, derived)
 
     @staticmethod

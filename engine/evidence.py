@@ -1,8 +1,11 @@
 """Evidence as inference sees it: normalised, dated, routed to characteristics.
 
-This is the one place that decides which items and verifications exist on the assessment date:
+This is the one place that decides which items, verifications and judgements exist on the
+assessment date:
 - an item collected after the assessment date did not exist yet and is excluded (and reported);
-- a verification dated after it had not been made; of the rest, the latest per item counts.
+- a verification dated after it had not been made; of the rest, the latest per item counts;
+- so too for judgements, per requirement; a judgement whose cited items changed since (their
+  digest differs) or that cites an excluded item no longer counts (and is reported).
 Each item is evaluated only for the characteristics it is offered for.
 """
 
@@ -10,11 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from engine.attributes import Value, item_values
-from evidence_schemas.pack import EvidencePack, Verification
+from engine.outcomes import JudgementFacts
+from evidence_schemas.pack import EvidencePack, Judgement, Verification, cited_digest
 
 Verdict = Literal["accepted", "rejected"]
 
@@ -47,10 +51,17 @@ class Evidence:
     by_characteristic: Mapping[str, tuple[ItemFacts, ...]]
     """Characteristic id -> items offered for it, sorted by id."""
     excluded: tuple[Exclusion, ...]
+    judgements: Mapping[str, JudgementFacts] = field(default_factory=dict)
+    """Requirement node key -> the judgement that counts on the assessment date."""
 
     def for_characteristic(self, characteristic: str) -> tuple[ItemFacts, ...]:
         """Items offered for a characteristic (empty if none)."""
         return self.by_characteristic.get(characteristic, ())
+
+    def judgements_for(self, characteristic: str) -> dict[str, JudgementFacts]:
+        """The judgements of a characteristic's requirements, by node key."""
+        prefix = characteristic + "/"
+        return {key: j for key, j in self.judgements.items() if key.startswith(prefix)}
 
 
 def normalise(pack: EvidencePack, as_of: dt.date) -> Evidence:
@@ -65,11 +76,43 @@ def normalise(pack: EvidencePack, as_of: dt.date) -> Evidence:
         facts = ItemFacts(item.id, item.kind, item_values(item, as_of), verdicts.get(item.id))
         for characteristic in item.offered_for:
             routed.setdefault(characteristic, []).append(facts)
+    judgements = latest_judgements(pack, as_of, {e.id for e in excluded}, excluded)
     return Evidence(
         as_of,
         {c: tuple(items) for c, items in sorted(routed.items())},
         tuple(excluded),
+        judgements,
     )
+
+
+def latest_judgements(
+    pack: EvidencePack, as_of: dt.date, left_out: set[str], excluded: list[Exclusion]
+) -> dict[str, JudgementFacts]:
+    """Requirement key -> its latest judgement on or before ``as_of`` that still stands; the
+    ones that no longer do are added to ``excluded`` with the reason."""
+    latest: dict[str, Judgement] = {}
+    for judgement in pack.judgements:
+        if judgement.date > as_of:
+            continue
+        current = latest.get(judgement.requirement)
+        if current is None or judgement.date > current.date:
+            latest[judgement.requirement] = judgement
+    items = {item.id: item for item in pack.items}
+    counted = {}
+    for key, j in sorted(latest.items()):
+        gone = [i for i in j.cites if i in left_out]
+        if gone:
+            excluded.append(
+                Exclusion(f"judgement {key}", f"cites {', '.join(gone)}, not evidence on this date")
+            )
+        elif cited_digest(items[i] for i in j.cites) != j.cited_digest:
+            reason = "an item it cites changed after it was judged: the requirement needs judging again"
+            excluded.append(Exclusion(f"judgement {key}", reason))
+        else:
+            counted[key] = JudgementFacts(
+                key, j.rating, tuple(sorted(j.cites)), j.method, j.reason, j.auditor, j.date.isoformat()
+            )
+    return counted
 
 
 def latest_verdicts(verifications: list[Verification], as_of: dt.date) -> dict[str, Verdict]:

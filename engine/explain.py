@@ -30,6 +30,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "any": "any of:",
         "not": "must not hold:",
         "evidence": "evidence",
+        "question": "auditor's judgement",
     },
     "zh": {
         "level": "级别",
@@ -40,6 +41,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "any": "满足其一：",
         "not": "不得成立：",
         "evidence": "证据",
+        "question": "审核员判断",
     },
 }
 
@@ -113,6 +115,9 @@ def _requirement_lines(node: Requirement, depth: int, lang: Lang) -> list[str]:
     lines = [f"{pad}- {node.id}: {getattr(node.summary, lang)}"]
     if node.evidence is not None:
         lines.append(f"{pad}    {words['evidence']}: {describe_rule(node.evidence)}")
+        if node.evidence.judgement is not None:
+            question = getattr(node.evidence.judgement.question, lang)
+            lines.append(f"{pad}    {words['question']}: {question}")
     else:
         lines.append(f"{pad}    {words[node.form]}")
         for child in node.children():

@@ -81,8 +81,68 @@ class CharacteristicInference:
     rating: Rating
 
 
-def leaf_outcome(rule: EvidenceRule, statuses: Mapping[str, ItemStatus]) -> Outcome:
-    """Outcome of an evidence predicate from the status of each item in its scope."""
+@dataclass(frozen=True)
+class JudgementFacts:
+    """The auditor's judgement of one requirement, as inference sees it."""
+
+    requirement: str
+    """Requirement node key, ``<characteristic>/<level>/<id>``."""
+    rating: Literal["fully", "largely", "partially", "not"]
+    cites: tuple[str, ...]
+    """The items it rests on, sorted."""
+    method: str
+    reason: str
+    auditor: str
+    date: str
+    """ISO date."""
+
+    @property
+    def satisfied(self) -> bool:
+        """Fully or largely implemented: the requirement can be met."""
+        return self.rating in ("fully", "largely")
+
+
+def leaf_outcome(
+    rule: EvidenceRule, statuses: Mapping[str, ItemStatus], judgement: JudgementFacts | None = None
+) -> Outcome:
+    """Outcome of an evidence predicate from the status of each item in its scope.
+
+    A requirement that needs the auditor's judgement (``rule.judgement``) counts only the items
+    the judgement cites, and is met only when those meet its conditions and the judgement says
+    fully or largely implemented; partially or not implemented is not met, with the auditor's
+    reason as what is missing. Without a judgement it is never met: indeterminate while items in
+    scope could be judged ("awaiting the auditor's judgement"), not met when none could.
+    """
+    if rule.judgement is None:
+        return _machine_outcome(rule, statuses)
+    if judgement is None:
+        machine = _machine_outcome(rule, statuses)
+        if machine.status == "not_met":
+            return machine
+        return Outcome("indeterminate", (), machine.pending, (), machine.rejected, _AWAITING)
+    cited = {i: s for i, s in statuses.items() if i in judgement.cites}
+    outside = [i for i in judgement.cites if i not in statuses]
+    machine = _machine_outcome(rule, cited)
+    said = (
+        f"judged {judgement.rating} implemented by "
+        f"{judgement.auditor} on {judgement.date} ({judgement.method.replace('_', ' ')}): {judgement.reason}"
+    )
+    if not judgement.satisfied:
+        return Outcome("not_met", (), machine.pending, machine.violations, machine.rejected, said)
+    if machine.status == "met":
+        return machine
+    outside_text = f"; cited but not in scope: {', '.join(outside)}" if outside else ""
+    missing = f"{machine.missing}{outside_text} (of the items the judgement cites)"
+    return Outcome(
+        machine.status, machine.evidence, machine.pending, machine.violations, machine.rejected, missing
+    )
+
+
+_AWAITING = "awaiting the auditor's judgement"
+
+
+def _machine_outcome(rule: EvidenceRule, statuses: Mapping[str, ItemStatus]) -> Outcome:
+    """The predicate's outcome from its conditions alone."""
     by_status: dict[ItemStatus, list[str]] = {s: [] for s in ITEM_STATUSES}
     for evidence_id, item_status in statuses.items():
         by_status[item_status].append(evidence_id)

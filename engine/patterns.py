@@ -237,4 +237,5 @@ def ruleset_size(rules: CharacteristicRules) -> int:
                     size += 1  # compose
                 else:
                     size += 1 + sum(len(alts) for alts in predicate_patterns(node.evidence).values())
+                    size += node.evidence.judgement is not None  # records the auditor's judgement
     return size

@@ -14,6 +14,7 @@ from engine.evidence import Evidence, ItemFacts
 from engine.outcomes import (
     CharacteristicInference,
     ItemStatus,
+    JudgementFacts,
     LevelOutcome,
     Outcome,
     combine,
@@ -33,21 +34,27 @@ class ReferenceInference:
     ) -> dict[str, CharacteristicInference]:
         """Infer the encoded characteristics of ``pack`` (or those in ``only``) from ``evidence``."""
         return {
-            cid: infer_characteristic(rules, evidence.for_characteristic(cid))
+            cid: infer_characteristic(rules, evidence.for_characteristic(cid), evidence.judgements_for(cid))
             for cid, rules in pack.characteristics.items()
             if only is None or cid in only
         }
 
 
-def infer_characteristic(rules: CharacteristicRules, items: Sequence[ItemFacts]) -> CharacteristicInference:
-    """Infer one characteristic from the items offered for it."""
+def infer_characteristic(
+    rules: CharacteristicRules,
+    items: Sequence[ItemFacts],
+    judgements: Mapping[str, JudgementFacts] | None = None,
+) -> CharacteristicInference:
+    """Infer one characteristic from the items offered for it and the judgements of its
+    requirements (by node key)."""
+    judged = judgements or {}
     nodes: dict[str, Outcome] = {}
 
     def evaluate(level: int, node: Requirement) -> Outcome:
         if node.evidence is not None:
             rule = node.evidence
             statuses = {item.id: s for item in items if (s := item_status(rule, item)) is not None}
-            outcome = leaf_outcome(rule, statuses)
+            outcome = leaf_outcome(rule, statuses, judged.get(rules.node_key(level, node.id)))
         else:
             form = node.form
             assert form != "evidence"

@@ -186,6 +186,9 @@ def _check_evidence(rule: dict[str, Any], path: Path_, doc: SourceDoc) -> list[P
                     message = operator_problem(attr, op, operand, kind) if op in OPERATORS else None
                     if message:
                         problems.append(doc.problem([*where, op], message))
+    if rule.get("judgement") is not None and rule.get("accepted") is not True:
+        # A judgement may only cite items an auditor accepted (issue 13): say so in the rule.
+        problems.append(doc.problem([*path, "accepted"], "a judged requirement must set accepted: true"))
     age_of = rule.get("age_of", "collected")
     if isinstance(age_of, str) and (age_of not in attrs or attrs[age_of].type != "date"):
         dates = ", ".join(p for p, a in attrs.items() if a.type == "date")

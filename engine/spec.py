@@ -76,6 +76,15 @@ class Condition(Strict):
         return [(op, getattr(self, op)) for op in OPERATORS if getattr(self, op) is not None]
 
 
+class JudgementSpec(Strict):
+    """The professional judgement a requirement asks of the auditor (a cell saying "effective",
+    "clear evidence", "significant", "leading role", ...): the question the auditor answers by
+    rating the requirement fully, largely, partially or not implemented, citing the items the
+    rating rests on. The machine conditions still decide which items may be cited."""
+
+    question: Text = Field(description="The question the auditor answers, in English and Chinese.")
+
+
 class EvidenceRule(Strict):
     """A predicate over evidence items of one kind.
 
@@ -86,6 +95,9 @@ class EvidenceRule(Strict):
     *qualifies*. Met: no violations and at least ``min_count`` qualify. Indeterminate: no
     violations, too few qualify, but enough would if the stale or unverified ones were
     resolved. Otherwise not met.
+
+    With ``judgement``, only the items the auditor's judgement cites count, and the rating
+    decides: see :func:`engine.outcomes.leaf_outcome`.
     """
 
     kind: str = Field(description="Evidence kind (document, kpi, governance, ...).")
@@ -102,6 +114,9 @@ class EvidenceRule(Strict):
     )
     age_of: str = Field(default="collected", description="Date attribute the age is measured from.")
     accepted: bool = Field(default=False, description="Only items an auditor accepted qualify.")
+    judgement: JudgementSpec | None = Field(
+        default=None, description="The auditor's judgement this requirement needs, with its question."
+    )
 
 
 class Requirement(Strict):

@@ -1,13 +1,16 @@
-"""The evidence pack: the community, its items, auditors' verifications and its claims."""
+"""The evidence pack: the community, its items, auditors' verifications and judgements, and its
+claims."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from engine.canonical import digest_of
 from evidence_schemas.common import CharacteristicId, EvidenceId, LongText, Schema, ShortText
 from evidence_schemas.items import EvidenceItem
 
@@ -26,6 +29,51 @@ class Verification(Schema):
         description="When. The latest verification of an item on or before the "
         "assessment date is the one that counts."
     )
+
+
+JudgementMethod = Literal[
+    "document_review", "interview", "observation", "system_demonstration", "sample_examined"
+]
+
+
+class Judgement(Schema):
+    """An auditor's judgement of whether the evidence satisfies one requirement.
+
+    Rated as CMMI appraisals and C2M2 characterise practices. Kept apart from item verification,
+    which only says an item is authentic, complete and current. Never made by the city."""
+
+    requirement: str = Field(
+        pattern=r"^[0-9]+(\.[0-9]+)*/[2-5]/[a-z0-9][a-z0-9-]{0,62}$",
+        max_length=100,
+        description="The requirement judged: '<characteristic>/<level>/<requirement id>', e.g. "
+        "'1.2.2/4/leaders-in-governance'.",
+    )
+    rating: Literal["fully", "largely", "partially", "not"] = Field(
+        description="Implemented fully, largely, partially or not: fully and largely meet the "
+        "requirement, partially and not do not."
+    )
+    cites: list[EvidenceId] = Field(
+        min_length=1, max_length=1000, description="The items the judgement rests on (accepted items)."
+    )
+    cited_digest: str = Field(
+        pattern=r"^sha256:[0-9a-f]{64}$",
+        description="Digest of the cited items as judged (evidence_schemas.pack.cited_digest); when an "
+        "item changes, the judgement no longer counts and the requirement needs judging again.",
+    )
+    method: Literal[
+        "document_review", "interview", "observation", "system_demonstration", "sample_examined"
+    ] = Field(description="How the auditor formed the judgement.")
+    reason: LongText = Field(description="Why: the objective evidence seen; what is missing when not met.")
+    auditor: ShortText = Field(description="Who judged.")
+    date: dt.date = Field(
+        description="When. The latest judgement of a requirement on or before the assessment date "
+        "is the one that counts."
+    )
+
+
+def cited_digest(items: Iterable[EvidenceItem]) -> str:
+    """Digest binding a judgement to the items it cites, as they were: their canonical JSON by id."""
+    return digest_of({item.id: item.model_dump(mode="json") for item in sorted(items, key=lambda i: i.id)})
 
 
 class Claim(Schema):
@@ -66,6 +114,14 @@ class EvidencePack(Schema):
     claims: list[Claim] = Field(
         default_factory=list, max_length=1000, description="The city's self-assessed levels."
     )
+    # Left out of the canonical form when empty, so packs without judgements (and their digests,
+    # which results, engagement versions and certificates pin) read the same as before.
+    judgements: list[Judgement] = Field(
+        default_factory=list,
+        max_length=200_000,
+        exclude_if=lambda value: not value,
+        description="Auditors' judgements of requirements.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> EvidencePack:
@@ -86,6 +142,16 @@ class EvidencePack(Schema):
                 conflicts.add(f"{v.evidence_id} on {v.date}")
         if conflicts:
             problems.append(f"conflicting verdicts on one date: {', '.join(sorted(conflicts))}")
+        uncited = sorted({i for j in self.judgements for i in j.cites} - set(ids))
+        if uncited:
+            problems.append(f"judgements cite items not in the pack: {', '.join(uncited)}")
+        rated: dict[tuple[str, dt.date], str] = {}
+        clashes = set()
+        for j in self.judgements:
+            if rated.setdefault((j.requirement, j.date), j.rating) != j.rating:
+                clashes.add(f"{j.requirement} on {j.date}")
+        if clashes:
+            problems.append(f"conflicting judgements on one date: {', '.join(sorted(clashes))}")
         twice = sorted(c for c, n in Counter(c.characteristic for c in self.claims).items() if n > 1)
         if twice:
             problems.append(f"characteristics claimed twice: {', '.join(twice)}")

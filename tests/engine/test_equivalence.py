@@ -2,7 +2,8 @@
 
 Hypothesis generates whole characteristics (levels, nested all/any/not requirements, evidence
 predicates with where/every conditions drawn from every operator, minimum counts, freshness,
-acceptance) and evidence sets (items with random attributes, verdicts, dates on both sides of
+acceptance, the auditor's judgement) and evidence sets (items with random attributes, verdicts,
+judgements of any rating citing any items, some on items changed since, dates on both sides of
 the assessment date), then compares the two evaluators outcome by outcome.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 import rules as bundled_rules
@@ -23,7 +24,7 @@ from engine.patterns import ALPHA_BUDGET, alpha_load
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack
 from engine.spec import CharacteristicRules
-from evidence_schemas.pack import EvidencePack
+from evidence_schemas.pack import EvidencePack, cited_digest
 
 AS_OF = dt.date(2026, 6, 30)
 CID = "1.5.2"
@@ -99,6 +100,8 @@ def predicate(draw: st.DrawFn) -> dict[str, Any]:
     rule: dict[str, Any] = {"kind": kind, "where": draw(conditions(kind)), "every": draw(conditions(kind))}
     rule["min_count"] = draw(st.integers(1, 3))
     rule["accepted"] = draw(st.booleans())
+    if rule["accepted"] and draw(st.booleans()):
+        rule["judgement"] = {"question": {"en": "Is it so?", "zh": "是否如此"}}
     if draw(st.booleans()):
         rule["max_age_days"] = draw(st.integers(0, 900))
         rule["age_of"] = draw(st.sampled_from(AGES[kind]))
@@ -207,6 +210,38 @@ def evidence_pack(draw: st.DrawFn) -> EvidencePack:
     })  # fmt: skip
 
 
+def judged_nodes(spec: CharacteristicRules) -> list[str]:
+    return [
+        spec.node_key(number, node.id)
+        for number, level in sorted(spec.levels.items())
+        for requirement in level.requirements
+        for node in requirement.walk()
+        if node.evidence is not None and node.evidence.judgement is not None
+    ]
+
+
+def with_judgements(data: st.DataObject, spec: CharacteristicRules, pack: EvidencePack) -> EvidencePack:
+    """The pack with judgements of some of the spec's judged requirements: any rating, citing any
+    items (in scope or not), dated on either side of the assessment date, some of them made on
+    items that changed since (a stale digest)."""
+    if not pack.items:
+        return pack
+    ids = sorted(i.id for i in pack.items)
+    by_id = {i.id: i for i in pack.items}
+    judgements = []
+    for key in judged_nodes(spec):
+        for date in data.draw(st.lists(DATES, max_size=2, unique=True)):
+            cites = data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True))
+            stale = data.draw(st.integers(0, 9)) == 0
+            rating = data.draw(st.sampled_from(["fully", "largely", "partially", "not"]))
+            judgements.append({
+                "requirement": key, "rating": rating,
+                "cites": cites, "method": "document_review", "reason": "seen", "auditor": "a", "date": date,
+                "cited_digest": "sha256:" + "0" * 64 if stale else cited_digest(by_id[i] for i in cites),
+            })  # fmt: skip
+    return EvidencePack.model_validate({**pack.model_dump(), "judgements": judgements})
+
+
 DURABLE = DurableInference()
 REFERENCE = ReferenceInference()
 MODEL = load_catalogue(bundled_rules.bundled() / "model.yaml")
@@ -215,9 +250,14 @@ MODEL = load_catalogue(bundled_rules.bundled() / "model.yaml")
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-@given(spec=characteristic(), pack=evidence_pack())
-def test_durable_rules_agrees_with_the_reference(spec: CharacteristicRules, pack: EvidencePack) -> None:
+@given(spec=characteristic(), pack=evidence_pack(), data=st.data())
+def test_durable_rules_agrees_with_the_reference(
+    spec: CharacteristicRules, pack: EvidencePack, data: st.DataObject
+) -> None:
     assume(max(alpha_load(spec).values(), default=0) <= ALPHA_BUDGET)  # the loader rejects the rest
+    pack = with_judgements(data, spec, pack)
+    event("judged requirements" if judged_nodes(spec) else "no judged requirement")
+    event("judgements" if pack.judgements else "no judgement")
     rules = RulePack(MODEL.id, MODEL, {CID: spec}, digest_of(spec.model_dump(mode="json")), ())
     evidence = normalise(pack, AS_OF)
     expected = REFERENCE.infer(rules, evidence)[CID]

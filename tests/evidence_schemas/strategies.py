@@ -115,6 +115,17 @@ def packs(draw: st.DrawFn) -> EvidencePack:
             decided.add((verification["evidence_id"], verification["date"]))
             verifications.append(verification)
     data["verifications"] = verifications
+    rated: set[tuple[str, dt.date]] = set()
+    judgements = []
+    for judgement in data.get("judgements", []):
+        if not items:
+            break
+        cited = draw(st.lists(st.sampled_from(sorted(i["id"] for i in items)), min_size=1, max_size=3))
+        judgement["cites"] = sorted(set(cited))
+        if (judgement["requirement"], judgement["date"]) not in rated:
+            rated.add((judgement["requirement"], judgement["date"]))
+            judgements.append(judgement)
+    data["judgements"] = judgements
     claims: dict[str, Any] = {c["characteristic"]: c for c in data.get("claims", [])}
     data["claims"] = list(claims.values())
     try:
