@@ -34,6 +34,7 @@ class Verification(Schema):
 JudgementMethod = Literal[
     "document_review", "interview", "observation", "system_demonstration", "sample_examined"
 ]
+"""How an auditor formed a judgement."""
 
 
 class Judgement(Schema):
@@ -60,9 +61,14 @@ class Judgement(Schema):
         description="Digest of the cited items as judged (evidence_schemas.pack.cited_digest); when an "
         "item changes, the judgement no longer counts and the requirement needs judging again.",
     )
-    method: Literal[
-        "document_review", "interview", "observation", "system_demonstration", "sample_examined"
-    ] = Field(description="How the auditor formed the judgement.")
+    method: JudgementMethod = Field(description="How the auditor formed the judgement.")
+    examined: list[EvidenceId] = Field(
+        default_factory=list,
+        max_length=1000,
+        exclude_if=lambda value: not value,
+        description="Where the requirement ranges over a set: the items examined in depth (the sample "
+        "the engine proposed, engine.sampling), each of them among the cited items.",
+    )
     reason: LongText = Field(description="Why: the objective evidence seen; what is missing when not met.")
     auditor: ShortText = Field(description="Who judged.")
     date: dt.date = Field(
@@ -142,6 +148,9 @@ class EvidencePack(Schema):
                 conflicts.add(f"{v.evidence_id} on {v.date}")
         if conflicts:
             problems.append(f"conflicting verdicts on one date: {', '.join(sorted(conflicts))}")
+        unsampled = sorted({i for j in self.judgements for i in j.examined if i not in j.cites})
+        if unsampled:
+            problems.append(f"judgements examined items they do not cite: {', '.join(unsampled)}")
         uncited = sorted({i for j in self.judgements for i in j.cites} - set(ids))
         if uncited:
             problems.append(f"judgements cite items not in the pack: {', '.join(uncited)}")

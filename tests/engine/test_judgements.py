@@ -211,3 +211,11 @@ def test_the_loader_refuses_a_judgement_without_its_question_or_on_unaccepted_it
 def _evidence_problems(folder: Path) -> list[tuple[str, int | None, str, str]]:
     # The file encodes level 2 only; the loader's "levels missing" problem is not this test's.
     return [p for p in _problems(folder) if ".evidence" in p[2]]
+
+
+def test_a_judgement_examines_only_items_it_cites() -> None:
+    items = [_body("board"), _body("forum")]
+    good = _judgement(items, "fully", ["board"])
+    assert _pack(items, [{**good, "examined": ["board"]}]).judgements[0].examined == ["board"]
+    with pytest.raises(ValueError, match="judgements examined items they do not cite: forum"):
+        _pack(items, [{**good, "examined": ["forum"]}])

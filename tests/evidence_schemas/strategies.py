@@ -122,6 +122,7 @@ def packs(draw: st.DrawFn) -> EvidencePack:
             break
         cited = draw(st.lists(st.sampled_from(sorted(i["id"] for i in items)), min_size=1, max_size=3))
         judgement["cites"] = sorted(set(cited))
+        judgement["examined"] = [i for i in judgement.get("examined", []) if i in judgement["cites"]]
         if (judgement["requirement"], judgement["date"]) not in rated:
             rated.add((judgement["requirement"], judgement["date"]))
             judgements.append(judgement)
