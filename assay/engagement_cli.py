@@ -20,6 +20,7 @@ from rich.table import Table
 from assay.casework_cli import case_command, finding_group, resolve_command
 from assay.cert_cli import PASSWORD_ENV, PATH, data_option, print_issued
 from assay.groups import Group
+from assay.judging_cli import judge_command, worksheet_command
 from assay.services import (
     DATE,
     as_option,
@@ -89,6 +90,8 @@ def engagement_group() -> None:
 engagement_group.add_command(finding_group)
 engagement_group.add_command(case_command)
 engagement_group.add_command(resolve_command)
+engagement_group.add_command(judge_command)
+engagement_group.add_command(worksheet_command)
 
 
 @engagement_group.command("create")

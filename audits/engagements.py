@@ -21,6 +21,7 @@ from audits.authority import (
     as_submitter,
     audit_team,
 )
+from audits.judging import JudgementEntry, Judging
 from audits.operations import Operations, next_number
 from audits.people import PersonEntry, all_people, find_person, upsert_people
 from audits.schema import (
@@ -206,6 +207,11 @@ class Engagements(Operations):
                     f"the pack carries {len(pack.verifications)} verifications: a community never "
                     "verifies its own evidence (auditors record verdicts in the engagement)"
                 )
+            if pack.judgements:
+                problems.append(
+                    f"the pack carries {len(pack.judgements)} judgements: a community never judges "
+                    "its own evidence (auditors record judgements in the engagement)"
+                )
             previous = latest_row(connection, engagement_id)
             if previous is not None and previous.pack_digest == submission.digest:
                 problems.append(f"the pack is identical to version {previous.version}")
@@ -281,6 +287,12 @@ class Engagements(Operations):
             connection.execute(insert(verifications), [{**r, "verified_on": today} for r in rows])
             append_trail(connection, self.clock, acting.actor, events)
             return list(range(first, first + len(rows)))
+
+    def judge(self, person_id: str, engagement_id: str, entries: Sequence[JudgementEntry]) -> list[int]:
+        """Record an auditor's judgements of requirements, all or none (see :mod:`audits.judging`)."""
+        return Judging(self.store, self.blobs, self.clock, self.rules).judge(
+            person_id, engagement_id, entries
+        )
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,24 @@ verifications = Table(
 )
 """Auditors' verdicts on items, in the order recorded; the latest per item counts."""
 
+judgements = Table(
+    "judgements",
+    metadata,
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("requirement", String(100), nullable=False),  # <characteristic>/<level>/<id>.
+    Column("rating", String(16), nullable=False),
+    Column("cites", Text, nullable=False),  # JSON list of evidence ids, sorted.
+    # The cited items as judged: a change to any of them voids the judgement.
+    Column("cited_digest", String(80), nullable=False),
+    Column("method", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("auditor", String(64), ForeignKey("people.id"), nullable=False),
+    Column("judged_on", Date, nullable=False),
+    CheckConstraint("rating IN ('fully', 'largely', 'partially', 'not')", name="rating"),
+)
+"""Auditors' judgements of requirements, in the order recorded; the latest per requirement counts."""
+
 findings = Table(
     "findings",
     metadata,

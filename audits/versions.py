@@ -5,12 +5,14 @@ content-addressed folder); nothing is overwritten. Verdicts are not part of a su
 community never verifies its own evidence. Auditors' verdicts are stored apart, each tied to the
 digest of the item as it stood when verified, so an item that changes in a later version counts
 as unverified until an auditor looks at it again. The pack an evaluation sees is the latest
-version plus the verdicts that still apply to it.
+version plus the verdicts that still apply to it, and the auditors' judgements of requirements
+(each bound to the digest of the items it cites: the engine voids one whose items changed).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,9 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from audits.blobs import Blobs
-from audits.schema import pack_versions, verifications
+from audits.schema import judgements, pack_versions, verifications
 from engine.canonical import canonical_json, digest, parse_json
-from evidence_schemas.pack import EvidencePack, Verification
+from evidence_schemas.pack import EvidencePack, Judgement, Verification
 from evidence_schemas.reader import MANIFESTS, read_pack
 
 
@@ -45,6 +47,8 @@ class Assembled:
     last_verdict: int
     """Sequence number of the newest verdict on the engagement (0 before any): with ``version``,
     what :func:`is_current` compares, as versions and verdicts are only ever added."""
+    last_judgement: int = 0
+    """Sequence number of the newest judgement on the engagement (0 before any), likewise."""
 
     @cached_property
     def pack(self) -> EvidencePack:
@@ -124,21 +128,63 @@ def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
     chosen = sorted(applicable.values(), key=lambda v: (v.evidence_id, v.date))
     # Equal to the canonical dump of the pack model with these verifications (a test checks).
     manifest["verifications"] = [v.model_dump(mode="json") for v in chosen]
+    judged, last_judgement = _judgements(connection, engagement_id, set(current))
+    if judged:  # left out when empty, as the model's canonical dump does
+        manifest["judgements"] = [j.model_dump(mode="json") for j in judged]
     data = canonical_json(manifest)
     verdicts: dict[str, str] = {v.evidence_id: v.verdict for v in chosen}  # by date: the latest wins
     last = rows[-1].seq if rows else 0
-    return Assembled(data, digest(data), latest.version, latest.pack_digest, verdicts, last)
+    return Assembled(data, digest(data), latest.version, latest.pack_digest, verdicts, last, last_judgement)
+
+
+def _judgements(connection: Connection, engagement_id: str, present: set[str]) -> tuple[list[Judgement], int]:
+    """The judgements an evaluation of the latest version sees, and the newest sequence number.
+
+    One per requirement and day (a later one the same day replaces the earlier). A judgement
+    citing an item the latest version no longer has cannot stand, and neither can any earlier
+    judgement of that requirement (it was superseded): the requirement needs judging again. A
+    judgement whose cited items changed is kept, so the evaluation reports it void and why.
+    """
+    rows = connection.execute(
+        select(judgements).where(judgements.c.engagement_id == engagement_id).order_by(judgements.c.seq)
+    ).all()
+    applicable: dict[tuple[str, dt.date], Judgement] = {}
+    for row in rows:
+        cites = list(json.loads(row.cites))
+        if not set(cites) <= present:
+            for key in [k for k in applicable if k[0] == row.requirement]:
+                del applicable[key]
+            continue
+        applicable[(row.requirement, row.judged_on)] = Judgement(
+            requirement=row.requirement,
+            rating=row.rating,
+            cites=cites,
+            cited_digest=row.cited_digest,
+            method=row.method,
+            reason=row.reason,
+            auditor=row.auditor,
+            date=row.judged_on,
+        )
+    chosen = [applicable[k] for k in sorted(applicable)]
+    return chosen, (rows[-1].seq if rows else 0)
 
 
 def is_current(connection: Connection, assembled: Assembled, engagement_id: str) -> bool:
-    """Whether no evidence version and no verdict was added since ``assembled`` was taken."""
+    """Whether no evidence version, verdict or judgement was added since ``assembled`` was taken."""
     version = connection.execute(
         select(func.max(pack_versions.c.version)).where(pack_versions.c.engagement_id == engagement_id)
     ).scalar()
     last = connection.execute(
         select(func.max(verifications.c.seq)).where(verifications.c.engagement_id == engagement_id)
     ).scalar()
-    return (version, last or 0) == (assembled.version, assembled.last_verdict)
+    judged = connection.execute(
+        select(func.max(judgements.c.seq)).where(judgements.c.engagement_id == engagement_id)
+    ).scalar()
+    return (version, last or 0, judged or 0) == (
+        assembled.version,
+        assembled.last_verdict,
+        assembled.last_judgement,
+    )
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from certificates.scheme import Scheme
 from engine.sources import FixedClock
 from tests.certificates.test_register import ISSUED, make_certificate
 
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _trail_row(seq: int) -> dict[str, object]:
