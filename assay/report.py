@@ -5,7 +5,11 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from engine.basis import ThinLevel, thinnest_levels
 from engine.result import CharacteristicResult, Result
+
+SUMMARY_THIN_LEVELS = 10
+"""Levels the summary's evidence basis lists at least (every flagged one is listed, however many)."""
 
 
 def table_rows(result: Result) -> list[tuple[str, str, str, str, str]]:
@@ -83,10 +87,61 @@ def summary_markdown(result: Result, trail_head: str) -> str:
         lines.append(
             f"| {group.id} {group.title} | {floor} | {mean} | {group.evaluated} | {group.not_encoded} |"
         )
+    lines += evidence_basis_markdown(result)
     if result.excluded_evidence:
         lines += ["", "## Evidence left out", ""]
         lines += [f"- `{e.id}`: {e.reason}" for e in result.excluded_evidence]
     return "\n".join(lines) + "\n"
+
+
+def evidence_basis_markdown(result: Result) -> list[str]:
+    """The "Evidence basis" section: the thinnest credited levels with their flags, then the items
+    flagged for carrying requirements in many characteristics (empty for older results)."""
+    if result.basis is None:
+        return []
+    thin = thinnest_levels(result)
+    flagged = sum(1 for t in thin if t.basis.flags)
+    shown = thin[: max(flagged, SUMMARY_THIN_LEVELS)]
+    lines = [
+        "",
+        "## Evidence basis",
+        "",
+        f"Credited levels, thinnest first: flagged ({flagged} of {len(thin)}), then resting on the fewest "
+        "distinct items, then with the most judged requirements. Requirements count the level's own and "
+        "inherited evidence predicates.",
+    ]
+    if shown:
+        lines += [
+            "",
+            "| Level | Items | Machine-checked | Judged | Flags |",
+            "|---|---|---|---|---|",
+        ]
+        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in _basis_row(t)) + " |" for t in shown]
+    if len(thin) > len(shown):
+        least = len(thin[len(shown)].basis.items)
+        lines += [
+            "",
+            f"{len(thin) - len(shown)} more credited levels, none flagged, rest on {least} items or more "
+            "each; result.json gives every level's basis.",
+        ]
+    threshold = result.basis.max_characteristics_per_item
+    lines += ["", f"Items carrying requirements in more than {threshold} characteristics:"]
+    lines += [f"- `{f.items[0]}`: {f.reason}" for f in result.basis.flags] or ["- none"]
+    return lines
+
+
+def _basis_row(thin: ThinLevel) -> tuple[str, str, str, str, str]:
+    basis = thin.basis
+    methods = sorted({j.method.replace("_", " ") for j in basis.judged})
+    judged = f"{len(basis.judged)} ({', '.join(methods)})" if methods else "0"
+    flags = "; ".join(f.reason for f in basis.flags) or "-"
+    return (
+        f"{thin.characteristic} L{thin.level} {thin.title}",
+        str(len(basis.items)),
+        str(basis.machine),
+        judged,
+        flags,
+    )
 
 
 def print_table(console: Console, result: Result) -> None:

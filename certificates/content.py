@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from certificates.model import Bilingual, Certificate, DimensionEntry, Language, ProfileEntry, Scope
 from certificates.scheme import Scheme
+from engine.basis import credited_basis
 from engine.catalogue import MaturityModel, Text
 from engine.result import Result
 
@@ -50,6 +51,7 @@ def build_certificate(
     profile = []
     for char in model.characteristics():
         verified = by_id[char.id].verified_level if char.id in by_id else None
+        basis = credited_basis(by_id[char.id]) if char.id in by_id else None
         profile.append(
             ProfileEntry(
                 id=char.id,
@@ -58,6 +60,8 @@ def build_certificate(
                 verified_level=verified,
                 level_name=_text(model.level_name(verified)) if verified is not None else None,
                 claimed_level=claims.get(char.id),
+                basis_items=basis[0] if basis else None,
+                basis_judged=basis[1] if basis else None,
             )
         )
     groups = {g.id: g for g in result.summaries.groups if g.scope == "dimension"}

@@ -43,6 +43,15 @@ class ProfileEntry(Frozen):
     verified_level: int | None = Field(description="Verified level; None when not evaluated.")
     level_name: Bilingual | None = Field(description="Name of the verified level.")
     claimed_level: int | None = Field(description="Level the community claimed, where it did.")
+    basis_items: int | None = Field(
+        default=None,
+        description="Distinct evidence items behind the credited levels; None when none is credited "
+        "above level 1 (or the certificate predates the field).",
+    )
+    basis_judged: int | None = Field(
+        default=None,
+        description="Requirements of the credited levels an auditor judged; None as basis_items.",
+    )
 
 
 class DimensionEntry(Frozen):

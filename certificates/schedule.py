@@ -1,8 +1,9 @@
 """Page 2 of the certificate: the schedule with the verified maturity profile.
 
-Every characteristic of the model, grouped by dimension, with its verified level and the level the
-community claimed, then the profile chart. The table's type size steps down until table and chart
-share the page, so a bilingual schedule (two title columns) fits as well as an English one.
+Every characteristic of the model, grouped by dimension, with its verified level, the level the
+community claimed and the evidence basis of the verified levels, then the profile chart. The
+table's type size steps down until table and chart share the page, so a bilingual schedule (two
+title columns) fits as well as an English one.
 """
 
 from __future__ import annotations
@@ -50,9 +51,15 @@ def draw_schedule(cert: Certificate, text: Typesetter, column: Column) -> None:
 def _note(text: Typesetter) -> Paragraph:
     en = (
         "Verified: the level the audit verified from the evidence. Claimed: the level the community "
-        "claimed in its self-assessment; - where it made no claim."
+        "claimed in its self-assessment; - where it made no claim. Basis: the distinct evidence items the "
+        "verified levels rest on · their requirements an auditor judged rather than the rules alone; - "
+        "where no level above 1 is verified."
     )
-    zh = "验证级别：审核依据证据验证的级别。声明级别：社区自评估中声明的级别；未声明处为 -。"
+    zh = (
+        "验证级别：审核依据证据验证的级别。声明级别：社区自评估中声明的级别；未声明处为 -。"
+        "证据基础：经验证级别所依据的不同证据项数 · 其中由审核员判断（而非仅由规则核查）的要求数；"
+        "无 1 级以上验证级别处为 -。"
+    )
     return text.para(f"{en} {zh}" if text.bilingual else en, 6.6, color=MUTED, cjk=text.bilingual)
 
 
@@ -68,8 +75,8 @@ def _fitting_table(cert: Certificate, text: Typesetter, width: float, room: floa
 
 
 def _widths(bilingual: bool, width: float) -> list[float]:
-    # id, title, (Chinese title,) verified level, level name, claimed; the title takes what is left
-    fixed = [24.0, 0.0, 116.0, 22.0, 110.0, 34.0] if bilingual else [34.0, 0.0, 30.0, 104.0, 52.0]
+    # id, title, (Chinese title,) verified level, level name, claimed, basis; the title takes what is left
+    fixed = [24.0, 0.0, 112.0, 22.0, 108.0, 34.0, 30.0] if bilingual else [34.0, 0.0, 30.0, 96.0, 46.0, 78.0]
     fixed[1] = width - sum(fixed)
     return fixed
 
@@ -122,6 +129,7 @@ def _header(text: Typesetter, size: float) -> list[Cell]:
         text.label("Verified level", "验证级别", small),
         "",
         text.label("Claimed", "声明级别", small),
+        text.label("Basis", "证据基础", small),
     ]
 
 
@@ -137,7 +145,20 @@ def _row(entry: ProfileEntry, text: Typesetter, size: float) -> list[Cell]:
         text.para(level, size, font=BOLD, align="center", color=NAVY),
         text.para(name, size),
         text.para(claimed, size, align="center", color=MUTED),
+        _basis(entry, text, size),
     ]
     if text.bilingual:
         row.insert(2, text.para(entry.title.zh, size, cjk=True))
     return row
+
+
+def _basis(entry: ProfileEntry, text: Typesetter, size: float) -> Cell:
+    """The basis cell: ``9 items · 2 judged``; bare ``9 · 2`` on bilingual certificates, whose rows
+    must stay on one line (the note under the table says what the numbers are); ``-`` when no level
+    above 1 is credited."""
+    if entry.basis_items is None or entry.basis_judged is None:
+        return text.para("-", size, align="center", color=MUTED)
+    if text.bilingual:
+        return text.para(f"{entry.basis_items} · {entry.basis_judged}", size, align="center")
+    items = f"{entry.basis_items} item{'' if entry.basis_items == 1 else 's'}"
+    return text.para(f"{items} · {entry.basis_judged} judged", size)

@@ -37,6 +37,12 @@ class Scheme(BaseModel):
     surveillance_months: int = Field(
         default=12, ge=1, le=MAX_SURVEILLANCE_MONTHS, description="Months between surveillance audits."
     )
+    max_characteristics_per_item: int = Field(
+        default=3,
+        ge=1,
+        description="An evidence item carrying requirements in more characteristics is flagged for the "
+        "reviewer (passed to evaluation).",
+    )
 
     def expiry(self, issued_on: dt.date) -> dt.date:
         """Last day of validity: the day before the same date ``validity_months`` later."""

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from engine.basis import MAX_CHARACTERISTICS_PER_ITEM
 from engine.canonical import digest_of, pretty_json
 from engine.errors import EvidencePackError, Problem
 from engine.evidence import Evidence, normalise
@@ -59,8 +60,12 @@ def evaluate(
     ids: IdSource,
     inference: Inference,
     actor: str = ENGINE_ACTOR,
+    max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM,
 ) -> Evaluation:
     """Evaluate ``pack`` against ``rules`` on ``as_of``.
+
+    An item carrying requirements in more than ``max_characteristics_per_item`` characteristics
+    is flagged in the result's evidence basis (a certification scheme may set the number).
 
     Raises :class:`EvidencePackError` when the pack does not fit the rule pack's model.
     """
@@ -109,6 +114,7 @@ def evaluate(
         inferred=inferred,
         projection=projection,
         projected=projected,
+        max_characteristics_per_item=max_characteristics_per_item,
     )
     trail.append(
         actor,
@@ -123,7 +129,13 @@ def evaluate(
 
 
 def evaluate_on(
-    rules: RulePack, pack: EvidencePack, pack_digest: str, as_of: dt.date, inference: Inference
+    rules: RulePack,
+    pack: EvidencePack,
+    pack_digest: str,
+    as_of: dt.date,
+    inference: Inference,
+    *,
+    max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM,
 ) -> Evaluation:
     """The reproducible evaluation: the clock stands at the assessment date and ids derive from
     the inputs' digests, so identical inputs give byte-identical results and trails."""
@@ -135,6 +147,7 @@ def evaluate_on(
         clock=FixedClock.at_date(as_of),
         ids=DigestIds(f"{pack_digest}|{rules.digest}|{as_of.isoformat()}"),
         inference=inference,
+        max_characteristics_per_item=max_characteristics_per_item,
     )
 
 

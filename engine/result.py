@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from engine.basis import (
+    MAX_CHARACTERISTICS_PER_ITEM,
+    EvidenceBasis,
+    LevelBasis,
+    carried_by_item,
+    evidence_basis,
+    level_basis,
+    overused_items,
+)
 from engine.catalogue import MaturityModel
 from engine.evidence import Evidence
 from engine.outcomes import CharacteristicInference, Outcome, Status
@@ -68,6 +78,9 @@ class LevelResult(Frozen):
     criteria: Status = Field(description="Own requirements and inherited criteria together.")
     credited: bool = Field(description="Counted in the verified level (this and all below met).")
     note: str | None = Field(description="Why a met level is not credited, if so.")
+    basis: LevelBasis | None = Field(
+        default=None, description="What the level rests on, and its thin spots (absent in older results)."
+    )
     requirements: list[RequirementResult]
 
 
@@ -174,6 +187,10 @@ class Result(Frozen):
     commitments_left_out: list[Excluded] = Field(description="Commitments the projection ignores, and why.")
     characteristics: list[CharacteristicResult]
     summaries: Summaries
+    basis: EvidenceBasis | None = Field(
+        default=None,
+        description="Requirements carried per item, and items flagged (absent in older results).",
+    )
 
 
 def build_result(
@@ -188,9 +205,22 @@ def build_result(
     inferred: Mapping[str, CharacteristicInference],
     projection: Projection,
     projected: Mapping[str, CharacteristicInference],
+    max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM,
 ) -> Result:
-    """Assemble the result from inference (pure; no clock, no I/O)."""
+    """Assemble the result from inference (pure; no clock, no I/O).
+
+    Items carrying requirements in more than ``max_characteristics_per_item`` characteristics
+    are flagged in the evidence basis.
+    """
     model = rules.model
+    encoded = {
+        c.id: rules.characteristics[c.id]
+        for c in model.characteristics()
+        if c.id in rules.characteristics and c.id in inferred
+    }
+    by_item = carried_by_item(encoded, inferred)
+    overused = overused_items(by_item, max_characteristics_per_item)
+    context = _BasisContext(evidence, overused, max_characteristics_per_item)
     claim_by_id = {c.characteristic: c for c in claims}
     characteristics = []
     for char in model.characteristics():
@@ -219,7 +249,7 @@ def build_result(
                 commitments=list(projection.counted.get(char.id, ())),
             )
             characteristics.append(
-                _characteristic(model, spec, inference, ahead, claim, char.title.en, char.kind)
+                _characteristic(model, spec, inference, ahead, claim, char.title.en, char.kind, context)
             )
     return Result(
         evaluation_id=evaluation_id,
@@ -232,7 +262,17 @@ def build_result(
         commitments_left_out=[Excluded(id=c, reason=r) for c, r in projection.left_out],
         characteristics=characteristics,
         summaries=Summaries(rule=AGGREGATION_RULE, groups=_groups(model, characteristics)),
+        basis=evidence_basis(by_item, overused, max_characteristics_per_item),
     )
+
+
+@dataclass(frozen=True)
+class _BasisContext:
+    """What every level's evidence basis is judged against."""
+
+    evidence: Evidence
+    overused: Mapping[str, int]
+    threshold: int
 
 
 def _characteristic(
@@ -243,6 +283,7 @@ def _characteristic(
     claim: Claim | None,
     title: str,
     kind: str,
+    context: _BasisContext,
 ) -> CharacteristicResult:
     verified = inference.rating.verified
     levels = []
@@ -263,6 +304,15 @@ def _characteristic(
                 criteria=outcome.criteria.status,
                 credited=credited,
                 note=note,
+                basis=level_basis(
+                    spec,
+                    number,
+                    inference,
+                    context.evidence,
+                    credited=credited,
+                    overused=context.overused,
+                    threshold=context.threshold,
+                ),
                 requirements=[_requirement(spec, number, r, inference) for r in level.requirements],
             )
         )
