@@ -393,6 +393,13 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Open findings", findings or "none"),
         ("Levels", levels),
     ]
+    if latest is not None and latest.get("thinnest_levels"):
+        thin = "; ".join(
+            f"{t['characteristic']} level {t['level']}: {t['items']} item(s), {t['judged']} judged"
+            + (f" ({' '.join(t['flags'])})" if t["flags"] else "")
+            for t in latest["thinnest_levels"]
+        )
+        lines.append(("Thinnest levels", thin))
     if decision is not None:
         lines.append(("Decision", f"{decision['outcome']} (decision {decision['number']})"))
     if certificate is not None:

@@ -22,6 +22,8 @@ from audits.errors import RefusedError
 from audits.schema import cases, certificates, decisions, engagements, evaluations, findings, pack_versions
 from audits.versions import changes, item_digests, version_pack
 from certificates.register import effective_status
+from engine.basis import thinnest_levels
+from engine.result import Result
 from evidence_schemas.pack import EvidencePack
 
 
@@ -203,6 +205,7 @@ def status(connection: Connection, engagement_id: str, today: dt.date) -> dict[s
             "purpose": last_eval.purpose,
             "as_of": last_eval.as_of.isoformat(),
             "levels": json.loads(last_eval.levels),
+            "thinnest_levels": _thinnest(last_eval.result),
         },
         "latest_decision": None
         if last_decision is None
@@ -215,6 +218,21 @@ def status(connection: Connection, engagement_id: str, today: dt.date) -> dict[s
         "open_cases": count(cases, cases.c.resolved_on.is_(None)),
         "next_step": _next_step(team, versions, last_eval, last_decision, live),
     }
+
+
+def _thinnest(result_json: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The reviewer's first look: the credited levels resting on the least, flagged ones first."""
+    thin = thinnest_levels(Result.model_validate_json(result_json), limit)
+    return [
+        {
+            "characteristic": t.characteristic,
+            "level": t.level,
+            "items": len(t.basis.items),
+            "judged": len(t.basis.judged),
+            "flags": [f.reason for f in t.basis.flags],
+        }
+        for t in thin
+    ]
 
 
 def _next_step(

@@ -157,6 +157,11 @@ def test_engagement_status_is_short_and_json_is_the_full_record(
     assert "Open findings: finding 1 (minor, due 2026-09-28)" in lines
     assert "Levels: evaluation 1 as of 2026-06-30:" in short
     assert "Certificate: ASSAY-2026-000001 issued" in short
+    # The reviewer's first look: the thinnest credited levels, flagged ones first.
+    assert (
+        "Thinnest levels: 1.1.1 level 2: 1 item(s), 0 judged (credited on a single item, vision-2035);"
+        in " ".join(short.split())
+    )
     assert max(len(line) for line in lines) <= 80
     assert (
         run(["engagement", "status", "ENG-2026-0001", "--data", data, "--date", "2026-07-21", "--json"]) == 0
@@ -165,6 +170,12 @@ def test_engagement_status_is_short_and_json_is_the_full_record(
     assert record["engagement"] == "ENG-2026-0001"
     assert record["certificate"]["number"] == "ASSAY-2026-000001"
     assert len(record["latest_evaluation"]["levels"]) == 32
+    thinnest = record["latest_evaluation"]["thinnest_levels"]
+    assert [(t["characteristic"], t["level"], t["items"]) for t in thinnest[:2]] == [
+        ("1.1.1", 2, 1),
+        ("1.1.1", 3, 1),
+    ]
+    assert thinnest[0]["flags"] == ["credited on a single item, vision-2035"]
 
 
 def test_explain_prints_plain_lines_without_loading_rich_or_the_checks() -> None:
