@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -201,22 +200,10 @@ def read_entries(path: Path) -> list[JudgementEntry]:
 
 
 def _from_workbook(path: Path) -> list[JudgementEntry]:
-    from openpyxl import load_workbook
+    from evidence_schemas.workbook import read_sheet  # openpyxl: only for a workbook
 
     name = str(path)
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InputError([Problem(name, None, "", f"not an .xlsx workbook: {exc}")]) from None
-    try:
-        sheet = next((book[s] for s in SHEETS.values() if s in book.sheetnames), None)
-        if sheet is None:
-            expected = " or ".join(repr(s) for s in SHEETS.values())
-            raise InputError([Problem(name, None, "", f"no sheet named {expected}")])
-        title = sheet.title
-        table = list(sheet.iter_rows(values_only=True))
-    finally:
-        book.close()
+    title, table = read_sheet(path, SHEETS.values())
     header = tuple(str(v).strip() if v is not None else "" for v in (table[0] if table else ()))
     if header[: len(ROLES)] not in HEADERS.values():
         raise InputError([Problem(name, 1, title, "the header row is not the worksheet's")])

@@ -11,6 +11,7 @@ unless all of them are right.
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from engine.catalogue import MaturityModel
-from engine.errors import EvidencePackError, Problem
+from engine.errors import EvidencePackError, InputError, Problem
 from engine.rulepack import RulePack
 from evidence_schemas.pack import Claim
 
@@ -127,24 +128,32 @@ def _column(role: str) -> str:
 
 def read_claims(path: Path, model: MaturityModel) -> list[Claim]:
     """Claims from a filled workbook; raises :class:`EvidencePackError` naming every bad cell."""
+    try:
+        title, rows = read_sheet(path, SHEETS.values())
+    except InputError as exc:
+        raise EvidencePackError(exc.problems) from None
+    return _claims(rows, title, str(path), model)
+
+
+def read_sheet(path: Path, names: Iterable[str]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The title and rows of the first sheet called one of ``names`` in a workbook that comes
+    from outside (a filled template); size-capped, and any problem is one :class:`InputError`."""
     name = str(path)
     if not path.is_file() or path.stat().st_size > MAX_BYTES:
-        raise EvidencePackError(
-            [Problem(name, None, "", f"not a workbook file of at most {MAX_BYTES} bytes")]
-        )
+        raise InputError([Problem(name, None, "", f"not a workbook file of at most {MAX_BYTES} bytes")])
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise EvidencePackError([Problem(name, None, "", f"not an .xlsx workbook: {exc}")]) from None
+        raise InputError([Problem(name, None, "", f"not an .xlsx workbook: {exc}")]) from None
+    wanted = list(names)
     try:
-        sheet = next((book[s] for s in SHEETS.values() if s in book.sheetnames), None)
+        sheet = next((book[s] for s in wanted if s in book.sheetnames), None)
         if sheet is None:
-            expected = " or ".join(repr(s) for s in SHEETS.values())
-            raise EvidencePackError([Problem(name, None, "", f"no sheet named {expected}")])
-        rows = list(sheet.iter_rows(values_only=True))
+            expected = " or ".join(repr(s) for s in wanted)
+            raise InputError([Problem(name, None, "", f"no sheet named {expected}")])
+        return sheet.title, list(sheet.iter_rows(values_only=True))
     finally:
         book.close()
-    return _claims(rows, sheet.title, name, model)
 
 
 def _claims(rows: list[tuple[Any, ...]], title: str, name: str, model: MaturityModel) -> list[Claim]:

@@ -137,3 +137,18 @@ def test_judge_one_on_the_command_line_and_a_json_list(
         f"{listing}[0]: {KEY}: cites gone, not an item of the latest evidence version"
         in capsys.readouterr().err
     )
+
+
+def test_a_worksheet_that_is_no_workbook_is_one_named_problem(
+    engagement: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = tmp_path / "worksheet.xlsx"
+    fake.write_text("rating,cites\nfully,x\n", encoding="utf-8")
+    assert run(["engagement", "judge", EID, "--from", str(fake), "--as", AUDITOR, *engagement]) == 2
+    error = capsys.readouterr().err
+    assert f"  - {fake}: not an .xlsx workbook:" in error
+    assert "Traceback" not in error
+    folder = tmp_path / "folder.xlsx"
+    folder.mkdir()
+    assert run(["engagement", "judge", EID, "--from", str(folder), "--as", AUDITOR, *engagement]) == 2
+    assert f"  - {folder}: not a file of at most 16777216 bytes" in capsys.readouterr().err
