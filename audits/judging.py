@@ -16,6 +16,7 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import get_args
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
@@ -30,10 +31,10 @@ from engine.evidence import Evidence, normalise
 from engine.judging import Candidates, JudgedRequirement, candidates, find_requirement, judged_requirements
 from engine.outcomes import ItemStatus
 from engine.rulepack import RulePack
-from evidence_schemas.pack import EvidencePack, cited_digest
+from evidence_schemas.pack import EvidencePack, JudgementMethod, Rating, cited_digest
 
-RATINGS = ("fully", "largely", "partially", "not")
-METHODS = ("document_review", "interview", "observation", "system_demonstration", "sample_examined")
+RATINGS: tuple[str, ...] = get_args(Rating)
+METHODS: tuple[str, ...] = get_args(JudgementMethod)
 
 _WHY_NOT: dict[ItemStatus, str] = {
     "rejected": "was rejected by an auditor",

@@ -31,6 +31,9 @@ class Verification(Schema):
     )
 
 
+Rating = Literal["fully", "largely", "partially", "not"]
+"""How far a requirement is implemented: fully and largely meet it, partially and not do not."""
+
 JudgementMethod = Literal[
     "document_review", "interview", "observation", "system_demonstration", "sample_examined"
 ]
@@ -49,7 +52,7 @@ class Judgement(Schema):
         description="The requirement judged: '<characteristic>/<level>/<requirement id>', e.g. "
         "'1.2.2/4/leaders-in-governance'.",
     )
-    rating: Literal["fully", "largely", "partially", "not"] = Field(
+    rating: Rating = Field(
         description="Implemented fully, largely, partially or not: fully and largely meet the "
         "requirement, partially and not do not."
     )

@@ -25,6 +25,7 @@ from engine.rulepack import RulePack
 from engine.spec import CharacteristicRules
 from evidence_schemas.pack import EvidencePack, cited_digest
 from evidence_schemas.reader import pack_digest
+from tests.engine.test_judgements import _pack
 
 AS_OF = dt.date(2026, 6, 30)
 MODEL = load_catalogue(bundled_rules.bundled() / "model.yaml")
@@ -88,18 +89,6 @@ def _body(ident: str, offered_for: list[str], authority: str = "oversight", **ex
         "body": "Board", "mandate": "m", "accountable_role": "r", "authority": authority,
         "members": {"private": 2, "civil_society": 2}, **extra,
     }  # fmt: skip
-
-
-def _pack(items: list[dict[str, Any]], judgements: list[dict[str, Any]] | None = None) -> EvidencePack:
-    verifications = [
-        {"evidence_id": i["id"], "verdict": "accepted", "method": "document_review", "reason": "r",
-         "auditor": "amira", "date": dt.date(2026, 5, 1)}
-        for i in items
-    ]  # fmt: skip
-    return EvidencePack.model_validate({
-        "format": "assay-evidence-pack/1", "id": "p", "community": {"id": "c", "name": "C"},
-        "model": MODEL.id, "items": items, "verifications": verifications, "judgements": judgements or [],
-    })  # fmt: skip
 
 
 def _judged_pack(items: list[dict[str, Any]], cites: list[str], method: str = "interview") -> EvidencePack:

@@ -62,7 +62,7 @@ def _body(
     }  # fmt: skip
 
 
-def _pack(items: list[dict[str, Any]], judgements: list[dict[str, Any]]) -> EvidencePack:
+def _pack(items: list[dict[str, Any]], judgements: list[dict[str, Any]] | None = None) -> EvidencePack:
     verifications = [
         {"evidence_id": i["id"], "verdict": "accepted", "method": "document_review", "reason": "r",
          "auditor": "amira", "date": dt.date(2026, 5, 1)}
@@ -70,7 +70,8 @@ def _pack(items: list[dict[str, Any]], judgements: list[dict[str, Any]]) -> Evid
     ]  # fmt: skip
     return EvidencePack.model_validate({
         "format": "assay-evidence-pack/1", "id": "p", "community": {"id": "c", "name": "C"},
-        "model": "iso37107-2019", "items": items, "verifications": verifications, "judgements": judgements,
+        "model": "iso37107-2019", "items": items, "verifications": verifications,
+        "judgements": judgements or [],
     })  # fmt: skip
 
 
