@@ -17,6 +17,7 @@ import os
 import shlex
 import shutil
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from audits.casework import Casework
 from audits.decisions import Decisions
 from audits.engagements import Engagements, Verdict
 from audits.errors import RefusedError
+from audits.judging import JudgementEntry, Judging
 from audits.people import load_people
 from audits.store import open_store
 from certificates.awarding import Awarding
@@ -85,7 +87,7 @@ def run_demo(
 
     added = engagements.import_people(load_people(examples.people_file()), None)["added"]
     step(f"People loaded from {examples.people_file().name}: {', '.join(added)}")
-    submission, verdicts = _submission(examples.sample_pack(), out / "submission")
+    submission, verdicts, judged = _submission(examples.sample_pack(), out / "submission")
     community = json.loads((submission / "pack.json").read_text(encoding="utf-8"))["community"]
     eid = engagements.create(SUBMITTER, community["id"], community["name"], [])
     step(f"{SUBMITTER} applies for {rules.model.standard} certification of {community['name']}: {eid}")
@@ -101,6 +103,13 @@ def run_demo(
     accepted = sum(v.verdict == "accepted" for v in verdicts)
     step(
         f"{LEAD} records {len(verdicts)} verdicts ({accepted} accepted, {len(verdicts) - accepted} rejected)"
+    )
+    Judging(store, blobs, audit_clock, rules).judge(AUDITOR, eid, judged)
+    ratings = Counter(j.rating for j in judged)
+    step(
+        f"{AUDITOR} judges {len(judged)} requirements ("
+        + ", ".join(f"{ratings[r]} {r}" for r in ("fully", "largely", "partially", "not") if ratings[r])
+        + ")"
     )
     due = examples.SAMPLE_AS_OF + dt.timedelta(days=90)
     number = casework.raise_finding(
@@ -172,19 +181,23 @@ def invocation() -> str:
     return shlex.quote(program)
 
 
-def _submission(sample: Path, target: Path) -> tuple[Path, list[Verdict]]:
-    """Copy the sample pack without its verifications (a community never submits verdicts) and
-    return the verdicts for the auditors to record."""
+def _submission(sample: Path, target: Path) -> tuple[Path, list[Verdict], list[JudgementEntry]]:
+    """Copy the sample pack without its auditor's section (a community never submits verdicts or
+    judgements) and return the verdicts and judgements for the auditors to record."""
     shutil.copytree(sample, target)
     manifest = json.loads((target / "pack.json").read_text(encoding="utf-8"))
     verdicts = [
         Verdict(v["evidence_id"], v["verdict"], v["method"], v["reason"])
         for v in manifest.pop("verifications")
     ]
+    judged = [
+        JudgementEntry(j["requirement"], j["rating"], tuple(j["cites"]), j["method"], j["reason"])
+        for j in manifest.pop("judgements", [])
+    ]
     (target / "pack.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    return target, verdicts
+    return target, verdicts, judged
 
 
 def summary_markdown_of(result: bytes, head: str) -> bytes:

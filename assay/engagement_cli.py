@@ -237,6 +237,13 @@ def _evaluation_command(name: str, surveillance: bool, summary: str) -> None:
     @attachments_option
     @rules_option
     @engine_choice
+    @click.option(
+        "--scheme",
+        "scheme_file",
+        type=PATH,
+        default=None,
+        help="Scheme file (its max_characteristics_per_item flags items carrying too much).",
+    )
     def command(
         engagement: str,
         as_of: dt.datetime | None,
@@ -246,7 +253,9 @@ def _evaluation_command(name: str, surveillance: bool, summary: str) -> None:
         attachments: Path | None,
         rules_dir: Path | None,
         engine: str,
+        scheme_file: Path | None,
     ) -> None:
+        scheme = load_scheme(scheme_file) if scheme_file else Scheme()
         services = services_for(data, attachments, day, rules_dir)
         record = services.decisions.evaluate(
             person,
@@ -254,6 +263,7 @@ def _evaluation_command(name: str, surveillance: bool, summary: str) -> None:
             _engine(engine),
             as_of=as_of.date() if as_of else None,
             surveillance=surveillance,
+            max_characteristics_per_item=scheme.max_characteristics_per_item,
         )
         _print_levels(record.number, record.purpose, record.levels)
         for cid, (was, now) in record.lower_than_certified.items():
@@ -360,7 +370,8 @@ def engagement_status(engagement: str, json_output: bool, day: dt.datetime | Non
         return
     terminal = console()
     for label, text in status_lines(record):
-        terminal.print(f"[bold]{label}:[/bold] {text}" if label else text, overflow="fold")
+        gap = "" if text.startswith("\n") else " "  # a block of lines starts below its label
+        terminal.print(f"[bold]{label}:[/bold]{gap}{text}" if label else text, overflow="fold")
 
 
 def _evidence(versions: int) -> str:
@@ -394,9 +405,10 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
         ("Levels", levels),
     ]
     if latest is not None and latest.get("thinnest_levels"):
-        thin = "; ".join(
-            f"{t['characteristic']} level {t['level']}: {t['items']} item(s), {t['judged']} judged"
-            + (f" ({' '.join(t['flags'])})" if t["flags"] else "")
+        # One level per line: a level's flags can be long, and the reviewer reads them in turn.
+        thin = "".join(
+            f"\n  {t['characteristic']} level {t['level']}: {t['items']} item(s), {t['judged']} judged"
+            + (f": {'; '.join(t['flags'])}" if t["flags"] else "")
             for t in latest["thinnest_levels"]
         )
         lines.append(("Thinnest levels", thin))

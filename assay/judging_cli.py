@@ -19,7 +19,12 @@ from assay.services import as_option, attachments_option, date_option, out, rule
 from audits.judging import METHODS, RATINGS, JudgementEntry, WorksheetRow
 from engine.errors import InputError, Problem
 
-ROLES = ("requirement", "question", "machine", "candidates", "rating", "cites", "method", "reason")
+ROLES = (
+    "requirement", "question", "machine", "candidates", "sample",
+    "rating", "cites", "examined", "method", "reason",
+)  # fmt: skip
+FILLED = ("rating", "cites", "examined", "method", "reason")
+"""The columns an auditor fills in; the others say what the engine sees."""
 SHEETS = {"en": "Judgements", "zh": "判断"}
 HEADERS = {
     "en": (
@@ -27,13 +32,18 @@ HEADERS = {
         "Question",
         "Machine outcome",
         "Candidate items",
+        "Sample to examine",
         "Rating",
         "Cites (evidence ids)",
+        "Examined (evidence ids)",
         "Method",
         "Reason",
     ),
-    "zh": ("要求", "问题", "条件判定结果", "候选证据", "评级", "引用（证据编号）", "方法", "理由"),
-}
+    "zh": (
+        "要求", "问题", "条件判定结果", "候选证据", "抽样检查项",
+        "评级", "引用（证据编号）", "已深入检查（证据编号）", "方法", "理由",
+    ),
+}  # fmt: skip
 STATUS_WORDS = {"met": "met", "not_met": "not met", "indeterminate": "indeterminate"}
 MAX_BYTES = 16 * 1024 * 1024
 
@@ -43,6 +53,12 @@ MAX_BYTES = 16 * 1024 * 1024
 @click.argument("requirement", required=False)
 @click.option("--rating", type=click.Choice(RATINGS), default=None, help="How far it is implemented.")
 @click.option("--cite", "cites", multiple=True, help="Evidence id the judgement rests on (repeat).")
+@click.option(
+    "--examined",
+    "examined",
+    multiple=True,
+    help="Cited evidence id examined in depth, as the worksheet's sample proposes (repeat).",
+)
 @click.option(
     "--method",
     type=click.Choice(METHODS),
@@ -64,6 +80,7 @@ def judge_command(
     requirement: str | None,
     rating: str | None,
     cites: tuple[str, ...],
+    examined: tuple[str, ...],
     method: str | None,
     reason: str | None,
     from_file: Path | None,
@@ -87,7 +104,11 @@ def judge_command(
         if missing:
             message = f"missing {', '.join(missing)} (or give --from FILE)"
             raise InputError([Problem("judge", None, "", message)])
-        entries = [JudgementEntry(requirement or "", rating or "", cites, method or "", reason or "")]
+        entries = [
+            JudgementEntry(
+                requirement or "", rating or "", cites, method or "", reason or "", examined=examined
+            )
+        ]
     seqs = services_for(data, attachments, day, rules_dir).engagements.judge(person, engagement, entries)
     out(f"{engagement}: {len(seqs)} judgement(s) recorded")
 
@@ -132,6 +153,11 @@ def candidates_text(row: WorksheetRow) -> str:
     return "\n".join(f"{c.id}: {row.titles[c.id]} ({c.status})" for c in row.candidates.items) or "none"
 
 
+def sample_text(row: WorksheetRow) -> str:
+    """The proposed sample, or a dash where the requirement does not range over a set."""
+    return " ".join(row.sample) or "-"
+
+
 def _print_worksheet(engagement: str, rows: list[WorksheetRow], lang: str) -> None:
     from rich.table import Table
 
@@ -142,20 +168,27 @@ def _print_worksheet(engagement: str, rows: list[WorksheetRow], lang: str) -> No
         terminal.print(f"{engagement}: no requirement in scope needs a judgement")
         return
     table = Table(title=f"{engagement}: requirements to judge", show_lines=True)
-    for header in HEADERS[lang][:4]:
+    for header in HEADERS[lang][:5]:
         table.add_column(header, overflow="fold")
     for row in rows:
-        table.add_row(row.candidates.requirement.key, row.question, machine_text(row), candidates_text(row))
+        table.add_row(
+            row.candidates.requirement.key,
+            row.question,
+            machine_text(row),
+            candidates_text(row),
+            sample_text(row),
+        )
     terminal.print(table)
     terminal.print(
-        f"Fill in rating, cites, method and reason in --xlsx FILE, then: "
+        f"Fill in rating, cites, examined (the sample, where one is proposed), method and reason in "
+        "--xlsx FILE, then: "
         f"assay engagement judge {engagement} --from FILE --as AUDITOR",
         overflow="fold",
     )
 
 
 def write_worksheet(path: Path, rows: list[WorksheetRow], lang: str) -> None:
-    """The worksheet as an .xlsx workbook: one row per requirement, the last four columns empty."""
+    """The worksheet as an .xlsx workbook: one row per requirement, the auditor's five columns empty."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -169,8 +202,9 @@ def write_worksheet(path: Path, rows: list[WorksheetRow], lang: str) -> None:
         cell.font = Font(bold=True)
     for row in rows:
         key = row.candidates.requirement.key
-        sheet.append([key, row.question, machine_text(row), candidates_text(row), None, None, None, None])
-    for role, width in zip(ROLES, (28, 50, 50, 50, 12, 28, 22, 50), strict=True):
+        shown = [key, row.question, machine_text(row), candidates_text(row), sample_text(row)]
+        sheet.append([*shown, *(None for _ in FILLED)])
+    for role, width in zip(ROLES, (28, 50, 50, 50, 28, 12, 28, 28, 22, 50), strict=True):
         sheet.column_dimensions[_column(role)].width = width
     for cells in sheet.iter_rows(min_row=2, max_row=sheet.max_row):
         for cell in cells:
@@ -211,7 +245,7 @@ def _from_workbook(path: Path) -> list[JudgementEntry]:
     entries = []
     for number, row in enumerate(table[1:], start=2):
         values = {role: _text(v) for role, v in zip(ROLES, row, strict=False)}
-        if all(values.get(r) is None for r in ("rating", "cites", "method", "reason")):
+        if all(values.get(r) is None for r in FILLED):
             continue  # not judged in this worksheet
         found = _field_problems(values)
         problems += [Problem(name, number, f"{title}!{_column(r)}{number}", m) for r, m in found]
@@ -231,7 +265,7 @@ def _from_json(path: Path) -> list[JudgementEntry]:
     except (OSError, ValueError) as exc:
         raise InputError([Problem(name, None, "", f"not JSON: {exc}")]) from None
     if not isinstance(loaded, list) or not loaded:
-        message = "not a non-empty JSON list of {requirement, rating, cites, method, reason}"
+        message = "not a non-empty JSON list of {requirement, rating, cites, examined, method, reason}"
         raise InputError([Problem(name, None, "", message)])
     problems: list[Problem] = []
     entries = []
@@ -242,9 +276,10 @@ def _from_json(path: Path) -> list[JudgementEntry]:
         unknown = sorted(set(entry) - set(ROLES))
         if unknown:
             problems.append(Problem(name, None, f"[{index}]", f"unknown fields: {', '.join(unknown)}"))
-        cites = entry.get("cites")
         values = {r: _text(entry.get(r)) for r in ("requirement", "rating", "method", "reason")}
-        values["cites"] = ",".join(str(c) for c in cites) if isinstance(cites, list) else _text(cites)
+        for role in ("cites", "examined"):
+            listed = entry.get(role)
+            values[role] = ",".join(str(c) for c in listed) if isinstance(listed, list) else _text(listed)
         found = _field_problems(values)
         problems += [Problem(name, None, f"[{index}].{r}", m) for r, m in found]
         if not found and not unknown:
@@ -268,15 +303,20 @@ def _field_problems(values: dict[str, str | None]) -> list[tuple[str, str]]:
 
 
 def _entry(values: dict[str, str | None], where: str) -> JudgementEntry:
-    cites = tuple(c for c in (values["cites"] or "").replace(",", " ").split() if c)
     return JudgementEntry(
         values["requirement"] or "",
         values["rating"] or "",
-        cites,
+        _ids(values["cites"]),
         values["method"] or "",
         values["reason"] or "",
         where,
+        examined=_ids(values.get("examined")),
     )
+
+
+def _ids(text: str | None) -> tuple[str, ...]:
+    """Evidence ids separated by commas or white space (a dash: none)."""
+    return tuple(i for i in (text or "").replace(",", " ").split() if i and i != "-")
 
 
 def _text(value: Any) -> str | None:

@@ -135,7 +135,8 @@ def validate(pack: Path) -> None:
     loaded = read_pack(pack)
     p = loaded.pack
     sys.stdout.write(
-        f"valid: {len(p.items)} items, {len(p.verifications)} verifications, {len(p.claims)} claims; "
+        f"valid: {len(p.items)} items, {len(p.verifications)} verifications, {len(p.judgements)} judgements, "
+        f"{len(p.claims)} claims; "
         f"{loaded.manifest}; digest {loaded.digest}\n"
     )
 

@@ -88,6 +88,7 @@ def summary_markdown(result: Result, trail_head: str) -> str:
             f"| {group.id} {group.title} | {floor} | {mean} | {group.evaluated} | {group.not_encoded} |"
         )
     lines += evidence_basis_markdown(result)
+    lines += samples_markdown(result)
     if result.excluded_evidence:
         lines += ["", "## Evidence left out", ""]
         lines += [f"- `{e.id}`: {e.reason}" for e in result.excluded_evidence]
@@ -127,6 +128,25 @@ def evidence_basis_markdown(result: Result) -> list[str]:
     threshold = result.basis.max_characteristics_per_item
     lines += ["", f"Items carrying requirements in more than {threshold} characteristics:"]
     lines += [f"- `{f.items[0]}`: {f.reason}" for f in result.basis.flags] or ["- none"]
+    return lines
+
+
+def samples_markdown(result: Result) -> list[str]:
+    """The "Samples to examine" section (empty for older results and when nothing ranges over a
+    set)."""
+    if result.sampling is None or not result.sampling.samples:
+        return []
+    lines = [
+        "",
+        "## Samples to examine",
+        "",
+        "Requirements that range over a set, with the items the auditor examines in depth (size: "
+        f"{result.sampling.rule}; seeded by the pack, the rules and the date, so nobody chooses them).",
+        "",
+    ]
+    for sample in result.sampling.samples:
+        items = ", ".join(f"`{i}`" for i in sample.items)
+        lines.append(f"- `{sample.requirement}`: {len(sample.items)} of {sample.population}: {items}")
     return lines
 
 

@@ -25,8 +25,9 @@ from audits.schema import (
     evaluations,
     findings,
 )
-from audits.versions import Assembled, assemble, is_current
+from audits.versions import Assembled, assemble, changed_since
 from certificates.issue import trail_closing_on
+from engine.basis import MAX_CHARACTERISTICS_PER_ITEM
 from engine.canonical import parse_json
 from engine.evaluation import Inference, evaluate_on, result_json
 from engine.trail import jsonl
@@ -82,12 +83,21 @@ class Decisions(Operations):
         *,
         as_of: dt.date | None = None,
         surveillance: bool = False,
+        max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM,
     ) -> EvaluationRecord:
-        """Evaluate the latest evidence with its verdicts and store the pinned result."""
+        """Evaluate the latest evidence with its verdicts and judgements and store the pinned
+        result; ``max_characteristics_per_item`` is the scheme's threshold for flagging an item."""
         assembled = self.pending_evaluation(person_id, engagement_id, surveillance=surveillance)
         day = as_of or self.today()
         scope = self._scope(engagement_id)
-        evaluation = evaluate_on(self.rules.only(*scope), assembled.pack, assembled.digest, day, inference)
+        evaluation = evaluate_on(
+            self.rules.only(*scope),
+            assembled.pack,
+            assembled.digest,
+            day,
+            inference,
+            max_characteristics_per_item=max_characteristics_per_item,
+        )
         return self.record_evaluation(
             person_id,
             engagement_id,
@@ -123,10 +133,8 @@ class Decisions(Operations):
             problems = []
             if value["pack"]["digest"] != of.digest:
                 problems.append(f"the result is of pack {value['pack']['digest']}, not of {of.digest}")
-            elif not is_current(connection, of, engagement_id):
-                problems.append(
-                    "evidence or verdicts were added since the pack was assembled; evaluate again"
-                )
+            elif changes := changed_since(connection, of, engagement_id):
+                problems.append(f"since the pack was assembled, {' and '.join(changes)}; evaluate again")
             if value["rule_pack"]["digest"] != self.rules.digest:
                 problems.append(
                     f"the result was evaluated with another rule pack ({value['rule_pack']['digest']})"

@@ -31,6 +31,7 @@ from engine.evidence import Evidence, normalise
 from engine.judging import Candidates, JudgedRequirement, candidates, find_requirement, judged_requirements
 from engine.outcomes import ItemStatus
 from engine.rulepack import RulePack
+from engine.sampling import SampleRule, propose_sample, ranges_over_a_set, sampling_seed
 from evidence_schemas.pack import EvidencePack, JudgementMethod, Rating, cited_digest
 
 RATINGS: tuple[str, ...] = get_args(Rating)
@@ -56,6 +57,8 @@ class JudgementEntry:
     reason: str
     where: str = ""
     """Where the entry came from (``Judgements row 4``, ``entry 2``), to name it in a refusal."""
+    examined: tuple[str, ...] = ()
+    """Of the cited items, those examined in depth (the sample the worksheet proposes)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class WorksheetRow:
     """The question in the language asked for."""
     titles: dict[str, str]
     """Evidence id -> title, for the candidates."""
+    sample: tuple[str, ...] = ()
+    """Where the requirement ranges over a set: the items to examine in depth (engine.sampling)."""
 
 
 class Judging(Operations):
@@ -100,16 +105,24 @@ class Judging(Operations):
             rows, events = [], []
             for seq, entry in enumerate(entries, start=first):
                 cites = sorted(set(entry.cites))
+                examined = sorted(set(entry.examined))
                 stored = {
                     "requirement": entry.requirement,
                     "rating": entry.rating,
                     "cites": cites,
+                    "examined": examined,
                     "cited_digest": cited_digest(by_id[i] for i in cites),
                     "method": entry.method,
                     "reason": entry.reason.strip(),
                 }
                 rows.append(
-                    {**stored, "cites": json.dumps(cites), "engagement_id": engagement_id, "seq": seq}
+                    {
+                        **stored,
+                        "cites": json.dumps(cites),
+                        "examined": json.dumps(examined),
+                        "engagement_id": engagement_id,
+                        "seq": seq,
+                    }
                 )
                 events.append(
                     (
@@ -144,6 +157,9 @@ def _entry_problems(
         problems.append("a reason is required")
     if not entry.cites:
         problems.append("cites no items: a judgement rests on accepted items")
+    uncited = sorted(set(entry.examined) - set(entry.cites))
+    if uncited:
+        problems.append(f"examined {', '.join(uncited)}, which the judgement does not cite")
     if requirement is not None:
         problems += _citation_problems(entry.cites, requirement, evidence, {i.id for i in pack.items})
     return problems
@@ -185,10 +201,15 @@ def worksheet(
     pack = assembled.pack if assembled is not None else None
     evidence = normalise(pack, day) if pack is not None else Evidence(day, {}, ())
     titles = {item.id: item.title for item in pack.items} if pack is not None else {}
+    seed = sampling_seed(pack.items if pack is not None else (), rules.digest, day)
     rows = []
     for requirement in judged_requirements(rules.only(*json.loads(scope))):
         assert requirement.rule.judgement is not None
         question = getattr(requirement.rule.judgement.question, lang)
         found = candidates(evidence, requirement)
-        rows.append(WorksheetRow(found, question, {c.id: titles[c.id] for c in found.items}))
+        sample: tuple[str, ...] = ()
+        if ranges_over_a_set(requirement.rule):
+            population = [c.id for c in found.items if c.status != "rejected"]
+            sample = propose_sample(seed, requirement.key, population, SampleRule())
+        rows.append(WorksheetRow(found, question, {c.id: titles[c.id] for c in found.items}, sample))
     return rows

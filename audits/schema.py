@@ -167,6 +167,8 @@ judgements = Table(
     Column("requirement", String(100), nullable=False),  # <characteristic>/<level>/<id>.
     Column("rating", String(16), nullable=False),
     Column("cites", Text, nullable=False),  # JSON list of evidence ids, sorted.
+    # JSON list of the cited items examined in depth (the proposed sample), sorted.
+    Column("examined", Text, nullable=False, server_default="[]"),
     # The cited items as judged: a change to any of them voids the judgement.
     Column("cited_digest", String(80), nullable=False),
     Column("method", String(32), nullable=False),

@@ -46,7 +46,7 @@ class Assembled:
     """Evidence id -> latest applicable verdict."""
     last_verdict: int
     """Sequence number of the newest verdict on the engagement (0 before any): with ``version``,
-    what :func:`is_current` compares, as versions and verdicts are only ever added."""
+    what :func:`changed_since` compares, as versions and verdicts are only ever added."""
     last_judgement: int = 0
     """Sequence number of the newest judgement on the engagement (0 before any), likewise."""
 
@@ -160,6 +160,7 @@ def _judgements(connection: Connection, engagement_id: str, present: set[str]) -
             rating=row.rating,
             cites=cites,
             cited_digest=row.cited_digest,
+            examined=list(json.loads(row.examined)),
             method=row.method,
             reason=row.reason,
             auditor=row.auditor,
@@ -169,8 +170,8 @@ def _judgements(connection: Connection, engagement_id: str, present: set[str]) -
     return chosen, (rows[-1].seq if rows else 0)
 
 
-def is_current(connection: Connection, assembled: Assembled, engagement_id: str) -> bool:
-    """Whether no evidence version, verdict or judgement was added since ``assembled`` was taken."""
+def changed_since(connection: Connection, assembled: Assembled, engagement_id: str) -> list[str]:
+    """What was added since ``assembled`` was taken, in words (empty: it is current)."""
     version = connection.execute(
         select(func.max(pack_versions.c.version)).where(pack_versions.c.engagement_id == engagement_id)
     ).scalar()
@@ -180,11 +181,14 @@ def is_current(connection: Connection, assembled: Assembled, engagement_id: str)
     judged = connection.execute(
         select(func.max(judgements.c.seq)).where(judgements.c.engagement_id == engagement_id)
     ).scalar()
-    return (version, last or 0, judged or 0) == (
-        assembled.version,
-        assembled.last_verdict,
-        assembled.last_judgement,
-    )
+    changes = []
+    if version != assembled.version:
+        changes.append(f"evidence version {version} was submitted")
+    if (last or 0) != assembled.last_verdict:
+        changes.append(f"{(last or 0) - assembled.last_verdict} verdict(s) were recorded")
+    if (judged or 0) != assembled.last_judgement:
+        changes.append(f"{(judged or 0) - assembled.last_judgement} judgement(s) were recorded")
+    return changes
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine.basis import MAX_CHARACTERISTICS_PER_ITEM
 from engine.durable_engine import DurableInference
 from engine.errors import AssayError, EngineError, EvidencePackError, InputError, Problem, RulePackError
 from engine.evaluation import evaluate_on, result_json
@@ -96,6 +97,8 @@ class Job:
     pack_json: bytes
     """An :class:`EvidencePack` as JSON."""
     as_of: dt.date
+    max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM
+    """The scheme's threshold for flagging an item that carries too much (engine.basis)."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,14 @@ def run_job(job: Job, rules: RulePack) -> Done:
     started = time.perf_counter()
     pack = parse_pack(job.pack_json)
     digest = pack_digest(pack)
-    evaluation = evaluate_on(rules, pack, digest, job.as_of, process_inference())
+    evaluation = evaluate_on(
+        rules,
+        pack,
+        digest,
+        job.as_of,
+        process_inference(),
+        max_characteristics_per_item=job.max_characteristics_per_item,
+    )
     return Done(
         key=job.key,
         pack_digest=digest,

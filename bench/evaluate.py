@@ -30,6 +30,7 @@ import rules as bundled_rules
 from bench.synthetic import AS_OF, evidence, write_rule_pack
 from engine.durable_engine import DurableInference
 from engine.evaluation import Evaluation, Inference, evaluate
+from engine.judging import judge_every_requirement
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
 from engine.sources import DigestIds, FixedClock
@@ -61,11 +62,21 @@ def _evaluate(rules: RulePack, pack: EvidencePack, digest: str, inference: Infer
     )
 
 
+def judged_evidence(rules: RulePack, size: int) -> EvidencePack:
+    """The synthetic pack with an auditor's judgement of every requirement that asks for one
+    (fully, citing what qualifies), so the judged path is measured, not skipped."""
+    pack = evidence(size)
+    judged = judge_every_requirement(
+        rules, pack, AS_OF, rating=lambda _: "fully", auditor="bench", reason="bench"
+    )
+    return pack.model_copy(update={"judgements": judged})
+
+
 def child_timing(rules_dir: Path, size: int, engine: str, runs: int) -> dict[str, Any]:
     """Median evaluation time for one size and engine (runs in a child process)."""
     _one_core()
     rules = load_rule_pack(rules_dir)
-    pack = evidence(size)
+    pack = judged_evidence(rules, size)
     digest = pack_digest(pack)
     inference: Inference = DurableInference() if engine == "durable" else ReferenceInference()
     first = _evaluate(rules, pack, digest, inference)  # compiles and registers rulesets once
@@ -89,7 +100,7 @@ def child_sequential(rules_dir: Path, size: int, count: int) -> dict[str, Any]:
     """RSS after 10 and after ``count`` sequential evaluations on durable_rules."""
     _one_core()
     rules = load_rule_pack(rules_dir)
-    pack = evidence(size)
+    pack = judged_evidence(rules, size)
     digest = pack_digest(pack)
     inference = DurableInference()
     rss = {}

@@ -30,7 +30,9 @@ MAX_CHARACTERISTICS_PER_ITEM = 3
 """Default of how many characteristics one item may carry requirements in before it is flagged
 (a certification scheme may set another)."""
 
-FlagKind = Literal["single-item", "judged-without-attachment", "item-in-many-characteristics"]
+FlagKind = Literal[
+    "single-item", "no-attachment", "judged-without-attachment", "item-in-many-characteristics"
+]
 
 
 class BasisModel(BaseModel):
@@ -43,7 +45,8 @@ class BasisFlag(BasisModel):
     """A thin spot in the evidence basis, for the reviewer to look at."""
 
     kind: FlagKind = Field(
-        description="single-item: a credited level rests on one item (or none); judged-without-attachment: "
+        description="single-item: a credited level rests on one item (or none); no-attachment: no item "
+        "behind a credited level has an attachment; judged-without-attachment: "
         "a credited level rests on judged requirements whose items have no attachment; "
         "item-in-many-characteristics: an item carries requirements in more characteristics than the "
         "threshold (on a level: the level rests on such an item)."
@@ -146,48 +149,80 @@ def evidence_basis(
     )
 
 
-def level_basis(
+@dataclass(frozen=True)
+class _Own:
+    """What one level's own predicates contribute to a basis (levels inherit it through as_at)."""
+
+    machine: int
+    judged: tuple[JudgedRequirement, ...]
+    awaiting: int
+    items: frozenset[str]
+    unattached: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def level_bases(
     spec: CharacteristicRules,
-    level: int,
     inference: CharacteristicInference,
     evidence: Evidence,
     *,
-    credited: bool,
+    verified: int,
     overused: Mapping[str, int],
     threshold: int,
-) -> LevelBasis:
-    """The basis of ``level`` and, when it is credited, its flags.
+) -> dict[int, LevelBasis]:
+    """Every level's basis and, for the credited ones (up to ``verified``), its flags.
 
     ``overused`` maps the items carrying requirements in more than ``threshold`` characteristics
-    to that number.
+    to that number. Each level's own predicates are read once and shared by the levels that
+    inherit them.
     """
+    facts = {f.id: f for f in evidence.for_characteristic(spec.characteristic)}
+    own = {number: _own(spec, number, inference, evidence, facts) for number in spec.levels}
+    bases = {}
+    for level in spec.levels:
+        chain = [own[number] for number in _chain(spec, level)]
+        items = sorted(frozenset().union(*(o.items for o in chain)))
+        unattached = {key: bare for o in chain for key, bare in o.unattached}
+        bare = sorted(i for i in items if i in facts and facts[i].values.get("attachments") is not True)
+        flags = _level_flags(items, bare, unattached, overused, threshold) if level <= verified else []
+        bases[level] = LevelBasis(
+            machine=sum(o.machine for o in chain),
+            judged=[j for o in chain for j in o.judged],
+            awaiting_judgement=sum(o.awaiting for o in chain),
+            items=items,
+            flags=flags,
+        )
+    return bases
+
+
+def _own(
+    spec: CharacteristicRules,
+    number: int,
+    inference: CharacteristicInference,
+    evidence: Evidence,
+    facts: Mapping[str, ItemFacts],
+) -> _Own:
     machine = awaiting = 0
     judged: list[JudgedRequirement] = []
+    for top in spec.levels[number].requirements:
+        for node in top.walk():
+            if node.evidence is None:
+                continue
+            key = spec.node_key(number, node.id)
+            judgement = evidence.judgements.get(key) if node.evidence.judgement else None
+            if judgement is not None:
+                judged.append(JudgedRequirement(requirement=key, method=judgement.method))
+            elif node.evidence.judgement is not None:
+                awaiting += 1
+            else:
+                machine += 1
     items: set[str] = set()
-    unattached: dict[str, tuple[str, ...]] = {}
-    facts = {f.id: f for f in evidence.for_characteristic(spec.characteristic)}
-    for number in _chain(spec, level):
-        for top in spec.levels[number].requirements:
-            for node in top.walk():
-                if node.evidence is None:
-                    continue
-                key = spec.node_key(number, node.id)
-                judgement = evidence.judgements.get(key) if node.evidence.judgement else None
-                if judgement is not None:
-                    judged.append(JudgedRequirement(requirement=key, method=judgement.method))
-                elif node.evidence.judgement is not None:
-                    awaiting += 1
-                else:
-                    machine += 1
-            for key, behind in carried(spec, number, inference):
-                items.update(behind)
-                bare = _without_attachment(evidence.judgements.get(key), behind, facts)
-                if bare:
-                    unattached[key] = bare
-    flags = _level_flags(sorted(items), unattached, overused, threshold) if credited else []
-    return LevelBasis(
-        machine=machine, judged=judged, awaiting_judgement=awaiting, items=sorted(items), flags=flags
-    )
+    unattached = []
+    for key, behind in carried(spec, number, inference):
+        items.update(behind)
+        bare = _without_attachment(evidence.judgements.get(key), behind, facts)
+        if bare:
+            unattached.append((key, bare))
+    return _Own(machine, tuple(judged), awaiting, frozenset(items), tuple(unattached))
 
 
 def _chain(spec: CharacteristicRules, level: int) -> Iterator[int]:
@@ -209,13 +244,21 @@ def _without_attachment(
 
 
 def _level_flags(
-    items: list[str], unattached: Mapping[str, tuple[str, ...]], overused: Mapping[str, int], threshold: int
+    items: list[str],
+    bare: list[str],
+    unattached: Mapping[str, tuple[str, ...]],
+    overused: Mapping[str, int],
+    threshold: int,
 ) -> list[BasisFlag]:
     flags = []
     if len(items) <= 1:
         reason = f"credited on a single item, {items[0]}" if items else "credited on no evidence item"
         flags.append(BasisFlag(kind="single-item", items=items, reason=reason))
-    if unattached:
+    if items and bare == items:
+        # Nothing behind the level can be read: whatever the attributes say rests on the pack alone.
+        reason = f"no item behind it has an attachment: {', '.join(items)}"
+        flags.append(BasisFlag(kind="no-attachment", items=items, reason=reason))
+    if unattached and not (items and bare == items):  # no-attachment already says it
         bare = sorted({i for behind in unattached.values() for i in behind})
         reason = (
             f"rests on judgements ({', '.join(unattached)}) whose items have no attachment: {', '.join(bare)}"

@@ -11,6 +11,13 @@ level, two runs:
 Blocks are partial evidence items: id, title, issuer, dates and ``offered_for`` default to
 sensible values, so a block says only what matters to the rule. Every item in a run is
 accepted by an auditor unless the run lists it under ``unverified`` or ``rejected``.
+
+The auditor of a case is satisfied unless the run says otherwise: every requirement that needs a
+judgement is rated ``fully``, citing the run's items that meet its machine conditions. A run
+rates a requirement differently with ``ratings`` (requirement id -> rating; ``partially`` or
+``not`` makes a miss whose ``unmet`` is that requirement) or leaves it ``unjudged``. Cases check
+that the rules do what their authors meant, so filling in the satisfied auditor from the rules is
+sound here; whether the rules read the standard right is for independent profiles to show.
 """
 
 from __future__ import annotations
@@ -25,11 +32,12 @@ from pydantic import Field, TypeAdapter, ValidationError
 from engine.catalogue import Strict
 from engine.errors import Problem, RulePackError
 from engine.evaluation import Evaluation, Inference, evaluate
+from engine.judging import JudgedRequirement, judge_every_requirement, judged_requirements
 from engine.rulepack import RulePack
 from engine.sourcemap import load_yaml
 from engine.sources import DigestIds, FixedClock
 from evidence_schemas.items import EvidenceItem
-from evidence_schemas.pack import Community, EvidencePack, Verification
+from evidence_schemas.pack import Community, EvidencePack, Judgement, Rating, Verification
 from evidence_schemas.reader import pack_digest
 
 CASES_DIR = "cases"
@@ -42,6 +50,12 @@ class Run(Strict):
     items: list[str] = Field(description="Block names to include.")
     unverified: list[str] = Field(default_factory=list, description="Blocks left unverified.")
     rejected: list[str] = Field(default_factory=list, description="Blocks the auditor rejected.")
+    ratings: dict[str, Rating] = Field(
+        default_factory=dict, description="Judged requirement id -> rating (default: fully)."
+    )
+    unjudged: list[str] = Field(
+        default_factory=list, description="Judged requirement ids the auditor has not judged yet."
+    )
 
 
 class Miss(Run):
@@ -101,7 +115,7 @@ def load_cases(folder: Path) -> dict[str, CaseFile]:
             continue
         for name, block in case.blocks.items():
             try:
-                _ITEM.validate_python(_with_defaults(case, name, block), strict=True)
+                _ITEM.validate_python(block_item(case, name, block), strict=True)
             except ValidationError as exc:
                 problems += doc.validation_problems(exc, ["blocks", name])
         for number, runs in case.levels.items():
@@ -126,7 +140,8 @@ def load_cases(folder: Path) -> dict[str, CaseFile]:
     return files
 
 
-def _with_defaults(case: CaseFile, name: str, block: dict[str, Any]) -> dict[str, Any]:
+def block_item(case: CaseFile, name: str, block: dict[str, Any]) -> dict[str, Any]:
+    """A block as a whole evidence item (unvalidated): the block over the case's defaults."""
     day = dt.timedelta(days=1)
     defaults: dict[str, Any] = {
         "id": name,
@@ -140,9 +155,9 @@ def _with_defaults(case: CaseFile, name: str, block: dict[str, Any]) -> dict[str
     return {**defaults, **block}
 
 
-def case_pack(case: CaseFile, run: Run, model: str) -> EvidencePack:
-    """The evidence pack of one run."""
-    items = [_ITEM.validate_python(_with_defaults(case, n, case.blocks[n]), strict=True) for n in run.items]
+def case_pack(case: CaseFile, run: Run, rules: RulePack) -> EvidencePack:
+    """The evidence pack of one run, with the run's auditor's verdicts and judgements."""
+    items = [_ITEM.validate_python(block_item(case, n, case.blocks[n]), strict=True) for n in run.items]
     verifications = [
         Verification(
             evidence_id=name,
@@ -155,13 +170,32 @@ def case_pack(case: CaseFile, run: Run, model: str) -> EvidencePack:
         for name in run.items
         if name not in run.unverified
     ]
-    return EvidencePack(
+    pack = EvidencePack(
         format="assay-evidence-pack/1",
         id=f"case-{case.characteristic}",
         community=Community(id="case-city", name="Case City"),
-        model=model,
+        model=rules.model.id,
         items=items,
         verifications=verifications,
+    )
+    return pack.model_copy(update={"judgements": _judgements(case, run, rules, pack)})
+
+
+def _judgements(case: CaseFile, run: Run, rules: RulePack, pack: EvidencePack) -> list[Judgement]:
+    """The run's auditor: each judged requirement rated as the run says (default fully), citing
+    the items that meet its conditions; none where no item does."""
+
+    def rating(requirement: JudgedRequirement) -> Rating | None:
+        node_id = requirement.requirement.id
+        return None if node_id in run.unjudged else run.ratings.get(node_id, "fully")
+
+    return judge_every_requirement(
+        rules.only(case.characteristic),
+        pack,
+        case.as_of,
+        rating=rating,
+        auditor="Case Auditor",
+        reason="case run",
     )
 
 
@@ -192,7 +226,11 @@ def run_case(
     result = next(c for c in evaluation.result.characteristics if c.id == case.characteristic)
     verified = result.verified_level or 0
     expected = level if name == "reach" else level - 1
-    failures = []
+    judged = {r.requirement.id for r in judged_requirements(rules.only(case.characteristic))}
+    failures = [
+        f"{name} is not a requirement needing judgement in {case.characteristic}"
+        for name in sorted({*run.ratings, *run.unjudged} - judged)
+    ]
     if verified != expected:
         failures.append(f"expected level {expected}, verified {verified}")
     if isinstance(run, Miss):
@@ -205,7 +243,7 @@ def run_case(
 
 def evaluate_run(rules: RulePack, case: CaseFile, run: Run, inference: Inference) -> Evaluation:
     """Evaluate one run (deterministic: fixed clock, digest ids)."""
-    pack = case_pack(case, run, rules.model.id)
+    pack = case_pack(case, run, rules)
     digest = pack_digest(pack)
     return evaluate(
         rules,

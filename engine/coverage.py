@@ -17,7 +17,7 @@ class LevelCoverage:
     predicates: int
     """Evidence predicates in the level's own requirements."""
     judged: int
-    """Of those, how many need an auditor's acceptance."""
+    """Of those, how many need the auditor's judgement (a rating of the requirement)."""
     as_at: int | None
     """Level whose criteria this one inherits."""
 
@@ -35,7 +35,7 @@ class CoverageRow:
 
     @property
     def judged(self) -> int:
-        """Predicates needing an auditor's acceptance, all levels."""
+        """Predicates needing the auditor's judgement, all levels."""
         return sum(level.judged for level in self.levels)
 
 
@@ -53,7 +53,9 @@ def coverage(pack: RulePack) -> list[CoverageRow]:
             predicates = _predicates(level)
             kinds.update(p.kind for p in predicates)
             levels.append(
-                LevelCoverage(number, len(predicates), sum(p.accepted for p in predicates), level.as_at)
+                LevelCoverage(
+                    number, len(predicates), sum(p.judgement is not None for p in predicates), level.as_at
+                )
             )
         rows.append(CoverageRow(char.id, char.title.en, tuple(levels), tuple(sorted(kinds))))
     return rows

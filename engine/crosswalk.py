@@ -122,7 +122,9 @@ def translate(
 
     ``kpi_routes`` ((catalogue, indicator id) -> characteristic) sends a performance-matrix KPI to
     the one characteristic its catalogue names (ITU-T Y.4904's KPI dimensions), instead of to
-    every characteristic resting on benefits realisation. Claims are per model and are dropped.
+    every characteristic resting on benefits realisation. Claims and the auditor's judgements are
+    of one model's characteristics and requirements, so they are dropped: the other model's
+    requirements await their own judgements.
     """
     if pack.model == target:
         return Translation(pack, ())
@@ -160,6 +162,7 @@ def translate(
         "model": target,
         "items": items,
         "claims": [],
+        "judgements": [],
         "verifications": [v for v in body["verifications"] if v["evidence_id"] in kept],
     }
     # Through JSON: the models are strict, and JSON mode is how packs are always read.

@@ -122,15 +122,20 @@ class ClassifyItem(DurableAction):
 
 @dataclass(frozen=True)
 class RecordJudgement(DurableAction):
-    """The auditor's judgement of a predicate that needs one arrived: keep it for closing."""
+    """The auditor's judgement of a predicate that needs one arrived: keep it for closing.
 
-    node: str
+    One rule per characteristic receives them all (a rule per judged predicate made every item
+    fact cost more to match, for nothing: the node is in the fact)."""
+
+    nodes: tuple[str, ...]
+    """The characteristic's predicates that need a judgement."""
 
     def apply(self, session: ShardSession, closure: Any) -> None:
         judgement = session.offered[closure.j.n]
-        if judgement.requirement != self.node or self.node in session.judgements:
-            raise EngineError(f"judgement of {judgement.requirement} arrived at {self.node}")
-        session.judgements[self.node] = judgement
+        node = judgement.requirement
+        if node not in self.nodes or node in session.judgements:
+            raise EngineError(f"judgement of {node} arrived twice or for no judged predicate")
+        session.judgements[node] = judgement
 
 
 @dataclass(frozen=True)

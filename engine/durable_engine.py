@@ -90,7 +90,7 @@ class CompiledShard:
     nodes: tuple[str, ...]
     """Every requirement node key, for checking that each settled exactly once."""
     judged: frozenset[str] = frozenset()
-    """Predicate nodes that need the auditor's judgement (each has a rule receiving it)."""
+    """Predicate nodes that need the auditor's judgement (one rule receives their judgements)."""
 
 
 def compile_characteristic(rules: CharacteristicRules, *, limits_checked: bool = False) -> CompiledShard:
@@ -114,6 +114,15 @@ def compile_characteristic(rules: CharacteristicRules, *, limits_checked: bool =
             inherited = {"l": {"$and": [{"t": "level"}, {"level": level.as_at}]}}
             out[f"{level_key}#as_at"] = ([inherited], settle)
     out[f"{cid}#rate"] = ([{"l": {"t": "level"}}], Rate(tuple(sorted(rules.levels))))
+    judged = frozenset(
+        rules.node_key(number, node.id)
+        for number, level in rules.levels.items()
+        for requirement in level.requirements
+        for node in requirement.walk()
+        if node.evidence is not None and node.evidence.judgement is not None
+    )
+    if judged:
+        out[f"{cid}#judgement"] = ([{"j": {"t": "judgement"}}], RecordJudgement(tuple(sorted(judged))))
     for verdict, patterns in _CHECKS.items():
         out[f"{cid}#check-{verdict}"] = (patterns, CheckItem(verdict))
     for what in ("item", "verdict", "phase", "checked", "rating"):
@@ -123,13 +132,6 @@ def compile_characteristic(rules: CharacteristicRules, *, limits_checked: bool =
     described = {name: [patterns, action.describe()] for name, (patterns, action) in out.items()}
     name = "assay-" + digest_of(described).removeprefix("sha256:")[:24]
     key_map = {kind: tuple(sorted(paths)) for kind, paths in sorted(keys.items())}
-    judged = frozenset(
-        rules.node_key(number, node.id)
-        for number, level in rules.levels.items()
-        for requirement in level.requirements
-        for node in requirement.walk()
-        if node.evidence is not None and node.evidence.judgement is not None
-    )
     return CompiledShard(cid, name, out, key_map, tuple(nodes), judged)
 
 
@@ -163,9 +165,6 @@ def _compile_predicate(key: str, up: str, rule: EvidenceRule, out: Rules) -> Non
         action = ClassifyItem(key, role)
         for index, tests in enumerate(alternatives):
             out[f"{key}#{role}#{index}"] = ([{"i": {"$and": tests}}], action)
-    if rule.judgement is not None:
-        judgement = {"j": {"$and": [{"t": "judgement"}, {"node": key}]}}
-        out[f"{key}#judgement"] = ([judgement], RecordJudgement(key))
     out[f"{key}#close"] = ([_PHASE_2], ClosePredicate(key, up, rule))
 
 

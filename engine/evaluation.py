@@ -10,16 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from engine.basis import MAX_CHARACTERISTICS_PER_ITEM
 from engine.canonical import digest_of, pretty_json
 from engine.errors import EvidencePackError, Problem
 from engine.evidence import Evidence, normalise
-from engine.outcomes import CharacteristicInference
-from engine.projection import Projection, project
-from engine.result import Result, build_result
+from engine.outcomes import CharacteristicInference, JudgementFacts
+from engine.projection import Projection, judge_promised, project
+from engine.result import ProposedSample, Result, Sampling, build_result
 from engine.rulepack import RulePack
+from engine.sampling import SampleRule, samples, sampling_seed
 from engine.sources import Clock, DigestIds, FixedClock, IdSource
 from engine.trail import CLOSING_EVENT, Trail, TrailRecord
 from evidence_schemas.pack import EvidencePack
@@ -61,11 +62,14 @@ def evaluate(
     inference: Inference,
     actor: str = ENGINE_ACTOR,
     max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM,
+    sample_size: SampleRule = SampleRule(),  # noqa: B008 - frozen, so one shared default is safe
 ) -> Evaluation:
     """Evaluate ``pack`` against ``rules`` on ``as_of``.
 
     An item carrying requirements in more than ``max_characteristics_per_item`` characteristics
     is flagged in the result's evidence basis (a certification scheme may set the number).
+    Requirements ranging over a set get a sample for in-depth checking, sized by
+    ``sample_size`` and seeded by the pack, the rules and the date (engine.sampling).
 
     Raises :class:`EvidencePackError` when the pack does not fit the rule pack's model.
     """
@@ -83,6 +87,7 @@ def evaluate(
             "digest": pack_digest,
             "items": len(pack.items),
             "verifications": len(pack.verifications),
+            "judgements": len(pack.judgements),
             "claims": len(pack.claims),
             "excluded": [{"id": e.id, "reason": e.reason} for e in evidence.excluded],
         },
@@ -98,11 +103,18 @@ def evaluate(
         },
     )
     inferred = inference.infer(rules, evidence)
-    _record_inference(trail, actor, rules, inferred)
+    _record_inference(trail, actor, rules, inferred, evidence.judgements)
     projection = project(pack, evidence)
     changed = [cid for cid in projection.counted if cid in rules.characteristics]
-    projected = {**inferred, **inference.infer(rules, projection.evidence, only=changed)}
+    projected = {**inferred, **inference.infer(rules, judge_promised(projection, rules), only=changed)}
     _record_projection(trail, actor, projection, projected, changed)
+    proposed = samples(rules, evidence, sampling_seed(pack.items, rules.digest, as_of), sample_size)
+    sampling = Sampling(
+        rule=sample_size.describe(),
+        samples=[ProposedSample(requirement=s.requirement, population=s.population, items=list(s.items))
+                 for s in proposed],
+    )  # fmt: skip
+    trail.append(actor, "samples.proposed", sampling.model_dump(mode="json"))
     result = build_result(
         evaluation_id=evaluation_id,
         rules=rules,
@@ -115,6 +127,7 @@ def evaluate(
         projection=projection,
         projected=projected,
         max_characteristics_per_item=max_characteristics_per_item,
+        sampling=sampling,
     )
     trail.append(
         actor,
@@ -226,7 +239,11 @@ def _record_projection(
 
 
 def _record_inference(
-    trail: Trail, actor: str, rules: RulePack, inferred: Mapping[str, CharacteristicInference]
+    trail: Trail,
+    actor: str,
+    rules: RulePack,
+    inferred: Mapping[str, CharacteristicInference],
+    judgements: Mapping[str, JudgementFacts],
 ) -> None:
     for cid, spec in rules.characteristics.items():
         inference = inferred[cid]
@@ -235,21 +252,27 @@ def _record_inference(
                 for node in top.walk():
                     key = spec.node_key(number, node.id)
                     outcome = inference.nodes[key]
-                    trail.append(
-                        actor,
-                        "requirement.evaluated",
-                        {
-                            "characteristic": cid,
-                            "level": number,
-                            "requirement": key,
-                            "outcome": outcome.status,
-                            "evidence": list(outcome.evidence),
-                            "pending": [p.id for p in outcome.pending],
-                            "violations": list(outcome.violations),
-                            "rejected": list(outcome.rejected),
-                            "missing": outcome.missing,
-                        },
-                    )
+                    payload: dict[str, Any] = {
+                        "characteristic": cid,
+                        "level": number,
+                        "requirement": key,
+                        "outcome": outcome.status,
+                        "evidence": list(outcome.evidence),
+                        "pending": [p.id for p in outcome.pending],
+                        "violations": list(outcome.violations),
+                        "rejected": list(outcome.rejected),
+                        "missing": outcome.missing,
+                    }
+                    judgement = judgements.get(key) if node.evidence and node.evidence.judgement else None
+                    if judgement is not None:  # the auditor's judgement the outcome rests on
+                        payload["judgement"] = {
+                            "rating": judgement.rating,
+                            "cites": list(judgement.cites),
+                            "method": judgement.method,
+                            "auditor": judgement.auditor,
+                            "date": judgement.date,
+                        }
+                    trail.append(actor, "requirement.evaluated", payload)
         trail.append(
             actor,
             "level.inferred",

@@ -7,13 +7,16 @@ Pure, like the rest of ``engine``: it reads a rule pack and normalised evidence,
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.evidence import Evidence
+from engine.evidence import Evidence, normalise
 from engine.outcomes import ItemStatus, Outcome, leaf_outcome
 from engine.reference import item_status
 from engine.rulepack import RulePack
 from engine.spec import EvidenceRule, Requirement
+from evidence_schemas.pack import EvidencePack, Judgement, Rating, cited_digest
 
 
 @dataclass(frozen=True)
@@ -92,3 +95,41 @@ def candidates(evidence: Evidence, requirement: JudgedRequirement) -> Candidates
     machine = leaf_outcome(requirement.rule.model_copy(update={"judgement": None}), statuses)
     items = tuple(Candidate(i, s) for i, s in sorted(statuses.items()))
     return Candidates(requirement, items, machine)
+
+
+def judge_every_requirement(
+    rules: RulePack,
+    pack: EvidencePack,
+    as_of: dt.date,
+    *,
+    rating: Callable[[JudgedRequirement], Rating | None],
+    most_cited: int | None = None,
+    auditor: str,
+    reason: str,
+) -> list[Judgement]:
+    """An auditor who judges every requirement of ``rules`` that has an item to cite, citing the
+    items that meet its conditions (at most ``most_cited``, in id order) and rating each as
+    ``rating`` says (None: left unjudged). For cases, benchmarks and tests of thin evidence, where
+    the point is the rules' or the engine's behaviour, not an auditor's reading."""
+    evidence = normalise(pack, as_of)
+    by_id = {item.id: item for item in pack.items}
+    found = []
+    for requirement in judged_requirements(rules):
+        given = rating(requirement)
+        cited = [c.id for c in candidates(evidence, requirement).items if c.status == "qualifies"]
+        cited = cited[:most_cited] if most_cited is not None else cited
+        if given is None or not cited:
+            continue
+        found.append(
+            Judgement(
+                requirement=requirement.key,
+                rating=given,
+                cites=cited,
+                cited_digest=cited_digest(by_id[i] for i in cited),
+                method="document_review",
+                reason=reason,
+                auditor=auditor,
+                date=as_of - dt.timedelta(days=1),
+            )
+        )
+    return found

@@ -110,7 +110,8 @@ def leaf_outcome(
     A requirement that needs the auditor's judgement (``rule.judgement``) counts only the items
     the judgement cites, and is met only when those meet its conditions and the judgement says
     fully or largely implemented; partially or not implemented is not met, with the auditor's
-    reason as what is missing. Without a judgement it is never met: indeterminate while items in
+    reason as what is missing. Conditions every item must meet (``every``) still apply to all
+    items in scope, cited or not. Without a judgement it is never met: indeterminate while items in
     scope could be judged ("awaiting the auditor's judgement"), not met when none could.
     """
     if rule.judgement is None:
@@ -119,8 +120,13 @@ def leaf_outcome(
         machine = _machine_outcome(rule, statuses)
         if machine.status == "not_met":
             return machine
-        return Outcome("indeterminate", (), machine.pending, (), machine.rejected, _AWAITING)
-    cited = {i: s for i, s in statuses.items() if i in judgement.cites}
+        # Items still awaiting verification or too old come first: until they are settled
+        # there is nothing to judge.
+        missing = _AWAITING if machine.status == "met" else f"{machine.missing}; then {_AWAITING}"
+        return Outcome("indeterminate", (), machine.pending, (), machine.rejected, missing)
+    # Conditions every item in scope must meet still range over the whole scope: a judgement
+    # cannot cite its way around an item that breaks them.
+    cited = {i: s for i, s in statuses.items() if i in judgement.cites or s == "violates"}
     outside = [i for i in judgement.cites if i not in statuses]
     machine = _machine_outcome(rule, cited)
     said = (

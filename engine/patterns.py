@@ -229,6 +229,7 @@ def _path_load(node: _Trie) -> int:
 def ruleset_size(rules: CharacteristicRules) -> int:
     """How many rules a characteristic compiles to (the engine checks it matches)."""
     size = FIXED_RULES
+    judged = False
     for level in rules.levels.values():
         size += 1 if level.as_at is None else 2  # own requirements, and the inherited level
         for requirement in level.requirements:
@@ -237,5 +238,5 @@ def ruleset_size(rules: CharacteristicRules) -> int:
                     size += 1  # compose
                 else:
                     size += 1 + sum(len(alts) for alts in predicate_patterns(node.evidence).values())
-                    size += node.evidence.judgement is not None  # records the auditor's judgement
-    return size
+                    judged = judged or node.evidence.judgement is not None
+    return size + judged  # one rule receives every judgement of the characteristic

@@ -6,6 +6,11 @@ if delivered: each promised item is read as at the commitment's due date (so its
 freshness are those of delivery) and carries the auditor's verdict on the commitment, since
 what the auditor checked is that the plan is real. Existing evidence is judged as it stands on
 the assessment date. Only characteristics that receive promised evidence can change.
+
+Promised evidence cannot be judged before it exists. Where a requirement needs the auditor's
+judgement, the projection counts a promised item that meets the requirement's conditions as if
+judged satisfactory on delivery (rated ``largely``, naming the commitment): the forecast is the
+plan's, and the certified level never rests on it. A current judgement stands beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,9 @@ from dataclasses import dataclass
 
 from engine.attributes import item_values
 from engine.evidence import Evidence, ItemFacts, latest_verdicts
+from engine.judging import candidates, judged_requirements
+from engine.outcomes import JudgementFacts
+from engine.rulepack import RulePack
 from evidence_schemas.items import Commitment
 from evidence_schemas.pack import EvidencePack
 
@@ -38,6 +46,8 @@ class Projection:
     """Characteristic -> commitments whose promised evidence it receives, sorted."""
     left_out: tuple[tuple[str, str], ...]
     """(commitment id, why it does not count), sorted by id."""
+    promised_by: dict[str, str]
+    """Promised item id -> the commitment promising it."""
 
 
 def project(pack: EvidencePack, current: Evidence) -> Projection:
@@ -46,6 +56,7 @@ def project(pack: EvidencePack, current: Evidence) -> Projection:
     verdicts = latest_verdicts(pack.verifications, as_of)
     routed = {cid: list(items) for cid, items in current.by_characteristic.items()}
     counted: dict[str, set[str]] = {}
+    promised_by: dict[str, str] = {}
     left_out = []
     for item in sorted(pack.items, key=lambda i: i.id):
         if not isinstance(item, Commitment) or not item.promises:
@@ -58,6 +69,7 @@ def project(pack: EvidencePack, current: Evidence) -> Projection:
             facts = ItemFacts(
                 promised.id, promised.kind, item_values(promised, item.due), verdicts.get(item.id)
             )
+            promised_by[promised.id] = item.id
             for characteristic in promised.offered_for:
                 routed.setdefault(characteristic, []).append(facts)
                 counted.setdefault(characteristic, set()).add(item.id)
@@ -65,9 +77,39 @@ def project(pack: EvidencePack, current: Evidence) -> Projection:
         as_of,
         {cid: tuple(sorted(items, key=lambda f: f.id)) for cid, items in sorted(routed.items())},
         current.excluded,
+        current.judgements,
     )
     counts = {c: tuple(sorted(ids)) for c, ids in sorted(counted.items())}
-    return Projection(evidence, horizon(as_of), counts, tuple(left_out))
+    return Projection(evidence, horizon(as_of), counts, tuple(left_out), promised_by)
+
+
+def judge_promised(projection: Projection, rules: RulePack) -> Evidence:
+    """The projected evidence with promised items standing as judged where a requirement needs a
+    judgement and they meet its conditions (see the module's docstring)."""
+    evidence = projection.evidence
+    judgements = dict(evidence.judgements)
+    changed = [cid for cid in projection.counted if cid in rules.characteristics]
+    for requirement in judged_requirements(rules.only(*changed)):
+        promised = [
+            c.id
+            for c in candidates(evidence, requirement).items
+            if c.id in projection.promised_by and c.status == "qualifies"
+        ]
+        if not promised:
+            continue
+        current = judgements.get(requirement.key)
+        kept = current.cites if current is not None and current.satisfied else ()
+        by = sorted({projection.promised_by[i] for i in promised})
+        judgements[requirement.key] = JudgementFacts(
+            requirement=requirement.key,
+            rating="largely",
+            cites=tuple(sorted({*kept, *promised})),
+            method="projected",
+            reason=f"promised by {', '.join(by)}; to be judged on delivery",
+            auditor="projection",
+            date=evidence.as_of.isoformat(),
+        )
+    return Evidence(evidence.as_of, evidence.by_characteristic, evidence.excluded, judgements)
 
 
 def _why_not(commitment: Commitment, as_of: dt.date, verdict: str | None) -> str | None:

@@ -20,7 +20,7 @@ from engine.basis import (
     LevelBasis,
     carried_by_item,
     evidence_basis,
-    level_basis,
+    level_bases,
     overused_items,
 )
 from engine.catalogue import MaturityModel
@@ -173,6 +173,21 @@ class Excluded(Frozen):
     reason: str
 
 
+class ProposedSample(Frozen):
+    """Items the auditor examines in depth for a requirement that ranges over a set."""
+
+    requirement: str = Field(description="Requirement node key.")
+    population: int = Field(description="How many items the requirement ranges over.")
+    items: list[str] = Field(description="The sample, sorted.")
+
+
+class Sampling(Frozen):
+    """The samples proposed for in-depth checking, seeded so nobody chooses them (engine.sampling)."""
+
+    rule: str = Field(description="The scheme's sample-size rule, in words.")
+    samples: list[ProposedSample] = Field(description="Per requirement ranging over a set, reading order.")
+
+
 class Result(Frozen):
     """Result of evaluating one evidence pack against one rule pack on one date."""
 
@@ -191,6 +206,9 @@ class Result(Frozen):
         default=None,
         description="Requirements carried per item, and items flagged (absent in older results).",
     )
+    sampling: Sampling | None = Field(
+        default=None, description="Samples proposed for in-depth checking (absent in older results)."
+    )
 
 
 def build_result(
@@ -206,6 +224,7 @@ def build_result(
     projection: Projection,
     projected: Mapping[str, CharacteristicInference],
     max_characteristics_per_item: int = MAX_CHARACTERISTICS_PER_ITEM,
+    sampling: Sampling | None = None,
 ) -> Result:
     """Assemble the result from inference (pure; no clock, no I/O).
 
@@ -263,6 +282,7 @@ def build_result(
         characteristics=characteristics,
         summaries=Summaries(rule=AGGREGATION_RULE, groups=_groups(model, characteristics)),
         basis=evidence_basis(by_item, overused, max_characteristics_per_item),
+        sampling=sampling,
     )
 
 
@@ -286,6 +306,14 @@ def _characteristic(
     context: _BasisContext,
 ) -> CharacteristicResult:
     verified = inference.rating.verified
+    bases = level_bases(
+        spec,
+        inference,
+        context.evidence,
+        verified=verified,
+        overused=context.overused,
+        threshold=context.threshold,
+    )
     levels = []
     for number, level in sorted(spec.levels.items()):
         outcome = inference.levels[number]
@@ -304,15 +332,7 @@ def _characteristic(
                 criteria=outcome.criteria.status,
                 credited=credited,
                 note=note,
-                basis=level_basis(
-                    spec,
-                    number,
-                    inference,
-                    context.evidence,
-                    credited=credited,
-                    overused=context.overused,
-                    threshold=context.threshold,
-                ),
+                basis=bases[number],
                 requirements=[_requirement(spec, number, r, inference) for r in level.requirements],
             )
         )

@@ -47,9 +47,12 @@ class RulePack:
         """The pack restricted to some characteristics (cases test one at a time).
 
         It keeps the digest: it names where the rules came from, and each
-        characteristic's rules are the same in the whole pack and the part.
+        characteristic's rules are the same in the whole pack and the part. An id the pack does
+        not encode (an engagement's scope after the rules changed) is left out, so the result
+        reports that characteristic as not encoded instead of failing.
         """
-        return replace(self, characteristics={cid: self.characteristics[cid] for cid in cids})
+        kept = {cid: self.characteristics[cid] for cid in cids if cid in self.characteristics}
+        return replace(self, characteristics=kept)
 
 
 def load_rule_pack(folder: Path, *, checked: CheckedPacks | None = None) -> RulePack:

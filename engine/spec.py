@@ -16,6 +16,7 @@ per attribute type) live in :mod:`engine.rulecheck`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -71,9 +72,14 @@ class Condition(Strict):
                 raise ValueError("a condition needs at least one operator")
         return data
 
-    def operators(self) -> list[tuple[str, Any]]:
+    def operators(self) -> tuple[tuple[str, Any], ...]:
         """The operators given, in vocabulary order."""
-        return [(op, getattr(self, op)) for op in OPERATORS if getattr(self, op) is not None]
+        return self._operators
+
+    @cached_property
+    def _operators(self) -> tuple[tuple[str, Any], ...]:
+        # Read for every item a condition is checked on: worked out once per (frozen) condition.
+        return tuple((op, getattr(self, op)) for op in OPERATORS if getattr(self, op) is not None)
 
 
 class JudgementSpec(Strict):

@@ -33,7 +33,7 @@ from certificates.scheme import Scheme
 from engine.sources import FixedClock
 from tests.certificates.test_register import ISSUED, make_certificate
 
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _trail_row(seq: int) -> dict[str, object]:
@@ -359,3 +359,40 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(database: str) ->
     with open_store(database) as store, store.read() as connection:
         assert _versions(connection) == [HEAD]
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
+
+
+def test_upgrading_from_0003_keeps_every_judgement_and_examined_nothing(database: str) -> None:
+    """Migration 0004 adds ``judgements.examined``: judgements stored before it are kept as they
+    were, having examined nothing in depth."""
+    store = Store(database_url(database))
+    try:
+        config = migrations_config()
+        with store.write() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0003")
+        with store.write() as connection:
+            connection.execute(
+                text("INSERT INTO people (id, name, organisation, roles) VALUES ('amira', 'A', 'B', '[]')")
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO engagements (id, community_id, community_name, model, standard, scope, "
+                    "applied_on, applicant) "
+                    "VALUES ('ENG-2026-0001', 'c', 'C', 'm', 's', '[]', '2026-06-01', 'amira')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO judgements (engagement_id, seq, requirement, rating, cites, cited_digest, "
+                    "method, reason, auditor, judged_on) VALUES ('ENG-2026-0001', 1, '1.2.2/2/x', 'fully', "
+                    "'[\"a\"]', 'sha256:d', 'interview', 'Seen.', 'amira', '2026-06-02')"
+                )
+            )
+    finally:
+        store.close()
+    with open_store(database) as store, store.read() as connection:
+        assert _versions(connection) == [HEAD]
+        rows = connection.execute(
+            text("SELECT seq, requirement, rating, cites, reason, examined FROM judgements")
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, "1.2.2/2/x", "fully", '["a"]', "Seen.", "[]")]

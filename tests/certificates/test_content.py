@@ -46,10 +46,10 @@ def test_harbourton_reads_as_the_golden_result_says() -> None:
     assert first.level_name is not None
     assert first.level_name.en == "Improving"
     assert [(d.id, d.level, d.mean) for d in cert.dimensions] == [
-        ("1", 2, 3.17),
-        ("2", 2, 2.75),
-        ("3", 2, 2.83),
-        ("4", 2, 2.83),
+        ("1", 2, 2.83),
+        ("2", 2, 2.38),
+        ("3", 2, 2.5),
+        ("4", 2, 2.67),
     ]
     assert cert.expires_on == dt.date(2029, 11, 21)
     assert cert.surveillance_due == [dt.date(2027, 11, 22), dt.date(2028, 11, 22)]

@@ -28,6 +28,7 @@ def engagement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     manifest = json.loads((pack / "pack.json").read_text(encoding="utf-8"))
     verdicts = tmp_path / "verdicts.json"
     verdicts.write_text(json.dumps(manifest.pop("verifications")), encoding="utf-8")
+    manifest.pop("judgements")  # the sample's auditor judged against the bundled rules
     (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
     steps = [
         ["people", "import", str(examples.people_file()), "--data", common[1]],
@@ -52,7 +53,7 @@ def _level(options: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 def test_worksheet_round_trip(
     engagement: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "260")
     assert _level(engagement, capsys) == "1.2.2=1"  # awaiting the auditor's judgement
     assert run(["engagement", "worksheet", EID, *engagement]) == 0
     printed = capsys.readouterr().out
@@ -78,27 +79,28 @@ def test_worksheet_round_trip(
     ]
     other = rows["1.2.2/3/feedback-mechanism"]
     assert sheet.cell(other, 4).value == "c1-2-2-feedback: Harbourton: feedback (stale)"
+    assert sheet.cell(row, 5).value == "-"  # it does not range over a set: no sample
     for column, value in zip(
-        "EFGH", ["fully", f"{CITED[0]}, {CITED[1]}", "interview", "Both reached"], strict=True
+        "FGIJ", ["fully", f"{CITED[0]}, {CITED[1]}", "interview", "Both reached"], strict=True
     ):
         sheet[f"{column}{row}"] = value
-    sheet[f"E{other}"], sheet[f"G{other}"] = "mostly", "gut_feeling"
+    sheet[f"F{other}"], sheet[f"I{other}"] = "mostly", "gut_feeling"
     book.save(workbook)
     judge = ["engagement", "judge", EID, "--from", str(workbook), "--as", AUDITOR, *engagement]
     assert run(judge) == 2
     err = capsys.readouterr().err
-    assert f"判断!E{other}: rating 'mostly' is not one of fully, largely, partially, not" in err
-    assert f"判断!F{other}: cites is missing" in err
-    assert f"判断!G{other}: method 'gut_feeling' is not one of" in err
-    assert f"判断!H{other}: reason is missing" in err
+    assert f"判断!F{other}: rating 'mostly' is not one of fully, largely, partially, not" in err
+    assert f"判断!G{other}: cites is missing" in err
+    assert f"判断!I{other}: method 'gut_feeling' is not one of" in err
+    assert f"判断!J{other}: reason is missing" in err
     assert _level(engagement, capsys) == "1.2.2=1"  # nothing was recorded
-    for column, value in zip("EFGH", ["fully", "c1-2-2-feedback", "interview", "Clear"], strict=True):
+    for column, value in zip("FGIJ", ["fully", "c1-2-2-feedback", "interview", "Clear"], strict=True):
         sheet[f"{column}{other}"] = value
     book.save(workbook)
     assert run(judge) == 8  # the stale item cannot be cited: refused, nothing recorded
     err = capsys.readouterr().err
     assert f"判断!A{other}: 1.2.2/3/feedback-mechanism: cites c1-2-2-feedback, which is too old" in err
-    for column in "EFGH":
+    for column in "FGHIJ":
         sheet[f"{column}{other}"] = None
     book.save(workbook)
     assert run(judge) == 0
@@ -131,12 +133,14 @@ def test_judge_one_on_the_command_line_and_a_json_list(
     err = capsys.readouterr().err
     assert f"{listing}: [1]: unknown fields: colour" in err
     assert f"{listing}: [1].rating: rating is missing" in err
-    listing.write_text(json.dumps([{**good, "cites": ["gone"]}]), encoding="utf-8")
+    listing.write_text(json.dumps([{**good, "cites": ["gone"], "examined": ["elsewhere"]}]), encoding="utf-8")
     assert run(from_file) == 8
-    assert (
-        f"{listing}[0]: {KEY}: cites gone, not an item of the latest evidence version"
-        in capsys.readouterr().err
-    )
+    err = capsys.readouterr().err
+    assert f"{listing}[0]: {KEY}: cites gone, not an item of the latest evidence version" in err
+    assert f"{listing}[0]: {KEY}: examined elsewhere, which the judgement does not cite" in err
+    examined = ["engagement", "judge", EID, KEY, "--rating", "fully", "--method", "sample_examined"]
+    assert run([*examined, *cite, "--examined", CITED[1], "--as", AUDITOR, *engagement]) == 0
+    capsys.readouterr()
 
 
 def test_a_worksheet_that_is_no_workbook_is_one_named_problem(

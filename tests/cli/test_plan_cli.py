@@ -58,8 +58,12 @@ def test_plan_prints_markdown_with_actions_standards_and_on_target(
         in text
     )
     on_target = text.split("## On target\n", 1)[1]
-    assert "| 4.1 Attractiveness | 4 | 4 (the community's claim) |" in on_target
-    assert "### 4.1 " not in text
+    assert (
+        "| 4.2 Preservation and improvement of environment | 3 | 3 (the target and the community's claim) |"
+        in on_target
+    )
+    assert "### 4.2 " not in text
+    assert "### 4.1 Attractiveness: level 3 -> goal 4 (the community's claim)" in text
     assert text.index("## Dimension 1 ") < text.index("### 1.1.1 ") < text.index("## Dimension 4 ")
 
 
@@ -85,7 +89,10 @@ def test_plan_files_are_byte_identical_across_runs(
     assert chinese.startswith("# 改进计划: Larkfield\n")
     assert "### 4.3 韧性: 级别 1 -> 目标 4 (目标级别)" in chinese
     assert "可参考的标准: 支撑文件（附录 B）: ISO 37101, ISO 37104; ISO 18091:2019 地方政府职能" in chinese
-    assert "- [ ] `4.3/2/resilience-action-plan` (未满足): 经批准的韧性行动计划，并经审核员认可" in chinese
+    assert (
+        "- [ ] `4.3/2/resilience-action-plan` (未满足): 经批准的韧性行动计划，经审核员评判其以风险评估为依据"
+        in chinese
+    )
 
 
 @pytest.mark.parametrize(
@@ -231,7 +238,7 @@ def test_benchmark_writes_identical_report_json_and_chart(
     bars = [r for r in svg.iter(f"{SVG}rect") if r.find(f"{SVG}title") is not None]
     assert len(bars) == 4 * 3  # a bar per dimension and community
     tips = [t.text for b in bars if (t := b.find(f"{SVG}title")) is not None]
-    assert "Harbourton: mean 3.17, level 2" in tips
+    assert "Harbourton: mean 2.83, level 2" in tips
     assert _benchmark(files, tmp_path / "one") == 5  # an occupied folder is left alone
     assert _benchmark(files, tmp_path / "one", "--force") == 0
 

@@ -158,9 +158,10 @@ def test_engagement_status_is_short_and_json_is_the_full_record(
     assert "Levels: evaluation 1 as of 2026-06-30:" in short
     assert "Certificate: ASSAY-2026-000001 issued" in short
     # The reviewer's first look: the thinnest credited levels, flagged ones first.
-    assert (
-        "Thinnest levels: 1.1.1 level 2: 1 item(s), 0 judged (credited on a single item, vision-2035);"
-        in " ".join(short.split())
+    assert "Thinnest levels:" in lines
+    thin = lines[lines.index("Thinnest levels:") + 1 :]
+    assert " ".join(" ".join(thin).split()).startswith(
+        "1.1.1 level 3: 1 item(s), 1 judged: credited on a single item, vision-2035"
     )
     assert max(len(line) for line in lines) <= 80
     assert (
@@ -172,10 +173,14 @@ def test_engagement_status_is_short_and_json_is_the_full_record(
     assert len(record["latest_evaluation"]["levels"]) == 32
     thinnest = record["latest_evaluation"]["thinnest_levels"]
     assert [(t["characteristic"], t["level"], t["items"]) for t in thinnest[:2]] == [
-        ("1.1.1", 2, 1),
         ("1.1.1", 3, 1),
+        ("1.2.1", 2, 1),
     ]
     assert thinnest[0]["flags"] == ["credited on a single item, vision-2035"]
+    assert thinnest[1]["flags"] == [
+        "credited on a single item, c1-2-1-change-board",
+        "no item behind it has an attachment: c1-2-1-change-board",
+    ]
 
 
 def test_explain_prints_plain_lines_without_loading_rich_or_the_checks() -> None:

@@ -21,6 +21,7 @@ from audits.blobs import Blobs
 from audits.casework import Casework
 from audits.decisions import Decisions
 from audits.engagements import Engagements, Verdict
+from audits.judging import JudgementEntry
 from audits.people import load_people
 from audits.schema import metadata, trail
 from audits.store import Store, open_store
@@ -56,6 +57,8 @@ class World:
     awarding: Awarding
     pack: Path
     verdicts: list[Verdict]
+    judged: list[JudgementEntry]
+    """The sample auditor's judgements (against the bundled rules)."""
     tmp: Path
 
     def at(self, day: dt.date) -> None:
@@ -95,7 +98,7 @@ class World:
 @contextmanager
 def make_world(database: str, tmp_path: Path, rule_pack: RulePack, clock: MovableClock) -> Iterator[World]:
     """A fresh store with the demo's people loaded, services on ``clock``, and the sample
-    submission (without its verdicts, which the auditors record)."""
+    submission (without its verdicts and judgements, which the auditors record)."""
     store = open_store(database)
     args = (store, Blobs(tmp_path / "attachments"), clock, rule_pack)
     pack = tmp_path / "submission"
@@ -104,6 +107,10 @@ def make_world(database: str, tmp_path: Path, rule_pack: RulePack, clock: Movabl
     verdicts = [
         Verdict(v["evidence_id"], v["verdict"], v["method"], v["reason"])
         for v in manifest.pop("verifications")
+    ]
+    judged = [
+        JudgementEntry(j["requirement"], j["rating"], tuple(j["cites"]), j["method"], j["reason"])
+        for j in manifest.pop("judgements")
     ]
     (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
     engagements = Engagements(*args)
@@ -118,6 +125,7 @@ def make_world(database: str, tmp_path: Path, rule_pack: RulePack, clock: Movabl
             Awarding(*args),
             pack,
             verdicts,
+            judged,
             tmp_path,
         )
     finally:
@@ -139,10 +147,12 @@ def applied(world: World) -> str:
 
 
 def evaluated(world: World) -> str:
-    """An engagement with evidence submitted, verified and evaluated once."""
+    """An engagement with evidence submitted, verified, judged as the sample's auditor did, and
+    evaluated once."""
     eid = applied(world)
     world.engagements.submit(SUBMITTER, eid, world.pack)
     world.engagements.verify(LEAD, eid, world.verdicts)
+    world.engagements.judge(AUDITOR, eid, world.judged)
     world.decisions.evaluate(LEAD, eid, inference())
     return eid
 

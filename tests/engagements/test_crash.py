@@ -394,6 +394,7 @@ def packs(tmp_path_factory: pytest.TempPathFactory) -> Packs:
             Verdict(v["evidence_id"], v["verdict"], v["method"], v["reason"])
             for v in data.pop("verifications")
         )
+        data.pop("judgements")
 
     _edit(sample, strip)
     variant = root / "variant"

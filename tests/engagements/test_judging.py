@@ -30,9 +30,15 @@ REASON = "Both exercises reached business and civil society and fed the mobility
 
 
 def judged_rule_pack(folder: Path) -> Path:
-    """The bundled pack with judgements asked of 1.2.2 level 2 and (on items at most a day old,
-    so every sample item is too old) level 3's feedback mechanism."""
+    """The bundled pack asking for exactly two judgements, both in 1.2.2: of level 2 and (on
+    items at most a day old, so every sample item is too old) of level 3's feedback mechanism."""
     shutil.copytree(bundled_rules.bundled(), folder)
+    for other in sorted((folder / "characteristics").glob("*.yaml")):
+        data = yaml.safe_load(other.read_text(encoding="utf-8"))
+        for level in data["levels"].values():
+            for top in level["requirements"]:
+                _drop_judgements(top)
+        other.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     path = folder / "characteristics" / "1.2.2.yaml"
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     question = {"en": "Is consultation an established process?", "zh": "咨询是否已成为既定流程"}
@@ -41,6 +47,12 @@ def judged_rule_pack(folder: Path) -> Path:
     feedback |= {"judgement": {"question": {"en": "Is it clear?", "zh": "是否明确"}}, "max_age_days": 1}
     path.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     return folder
+
+
+def _drop_judgements(node: dict[str, Any]) -> None:
+    node.get("evidence", {}).pop("judgement", None)
+    for child in [*node.get("all", []), *node.get("any", []), *([node["not"]] if "not" in node else [])]:
+        _drop_judgements(child)
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +116,15 @@ def test_awaiting_then_judged_fully_met_then_partially_not_met_with_the_reason(w
     ]
     assert judged[0]["payload"]["cites"] == list(CITED)
     assert judged[0]["payload"]["cited_digest"].startswith("sha256:")
+
+
+def test_the_items_examined_in_depth_are_stored_and_reach_the_evaluation(world: World) -> None:
+    eid = verified(world)
+    world.engagements.judge(AUDITOR, eid, [entry(method="sample_examined", examined=(CITED[1], CITED[1]))])
+    (stored,) = world.decisions.pending_evaluation(LEAD, eid).pack.judgements
+    assert (stored.method, stored.examined) == ("sample_examined", [CITED[1]])
+    (event,) = [e for e in world.trail_events() if e["event"] == "requirement.judged"]
+    assert event["payload"]["examined"] == [CITED[1]]
 
 
 def test_a_later_version_changing_a_cited_item_voids_the_judgement(world: World) -> None:
@@ -216,6 +237,13 @@ REFUSALS: list[tuple[str, str, list[JudgementEntry], Prepare, str]] = [
         None,
         f"{KEY}: judged more than once in this batch; Judgements!A3: {KEY}: judged more than once",
     ),
+    (
+        "examined an item it does not cite",
+        AUDITOR,
+        [entry(cites=CITED[:1], examined=CITED)],
+        None,
+        f"{KEY}: examined {CITED[1]}, which the judgement does not cite",
+    ),
 ]
 
 
@@ -268,7 +296,9 @@ def test_an_evaluation_assembled_before_a_judgement_is_not_recorded(world: World
     assert world.decisions.pending_evaluation(LEAD, eid).digest != assembled.digest
     rules = world.decisions.rules
     evaluation = evaluate_on(rules, assembled.pack, assembled.digest, world.clock.day, inference())
-    with pytest.raises(RefusedError, match="evidence or verdicts were added"):
+    with pytest.raises(
+        RefusedError, match="since the pack was assembled, 1 judgement\\(s\\) were recorded; evaluate again"
+    ):
         world.decisions.record_evaluation(
             LEAD, eid, assembled, result_json(evaluation.result), jsonl(evaluation.trail)
         )

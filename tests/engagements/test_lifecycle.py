@@ -54,7 +54,8 @@ def test_application_to_signed_certificate(world: World, signing_key: SigningKey
     assert state["latest_decision"] == {"number": 1, "outcome": "certify", "certificate": number}
     assert state["next_step"] == "surveillance when due"
     events = world.trail_events()
-    assert [e["event"] for e in events if e["event"] != "evidence.verified"] == [
+    one_per_item = ("evidence.verified", "requirement.judged")
+    assert [e["event"] for e in events if e["event"] not in one_per_item] == [
         "people.imported",
         "engagement.applied",
         "engagement.assigned",
@@ -68,6 +69,8 @@ def test_application_to_signed_certificate(world: World, signing_key: SigningKey
     roles = {e["event"]: e["actor"] for e in events}
     assert roles["engagement.applied"] == f"{SUBMITTER} (submitter)"
     assert roles["evidence.verified"] == f"{LEAD} (lead_auditor)"
+    assert roles["requirement.judged"] == f"{AUDITOR} (auditor)"
+    assert sum(e["event"] == "requirement.judged" for e in events) == len(world.judged)
     assert roles["engagement.decided"] == f"{REVIEWER} (reviewer)"
     assert roles["certificate.issued"] == f"{ADMIN} (register_administrator)"
     assert world.awarding.store is world.store
@@ -113,7 +116,9 @@ def test_a_result_is_recorded_only_while_its_pack_is_current(world: World) -> No
     evaluation = evaluate_on(world.decisions.rules, snapshot.pack, snapshot.digest, DAY, inference())
     result, trail = result_json(evaluation.result), jsonl(evaluation.trail)
     world.engagements.verify(LEAD, eid, world.verdicts[-1:])  # an auditor adds a verdict meanwhile
-    with pytest.raises(RefusedError, match="verdicts were added since the pack was assembled"):
+    with pytest.raises(
+        RefusedError, match="since the pack was assembled, 1 verdict\\(s\\) were recorded; evaluate again"
+    ):
         world.decisions.record_evaluation(LEAD, eid, snapshot, result, trail)
     fresh = world.decisions.pending_evaluation(LEAD, eid)
     with pytest.raises(RefusedError, match=f"the result is of pack {snapshot.digest}, not of {fresh.digest}"):

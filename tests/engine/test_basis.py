@@ -103,7 +103,7 @@ def _judged_pack(items: list[dict[str, Any]], cites: list[str], method: str = "i
 
 GENERIC = _pack([
     _body("generic", CIDS),  # offered for every characteristic: carries a requirement in each
-    _body("local", CIDS[:3]),  # exactly at the threshold: not flagged
+    _body("local", CIDS[:3], attachments=[ATTACHMENT]),  # exactly at the threshold: not flagged
     _body("council-a", CIDS[:1], "decision_making"),
     _body("council-b", CIDS[:1], "decision_making"),
 ])  # fmt: skip
@@ -171,8 +171,11 @@ def test_a_credited_level_on_a_single_item_is_flagged_and_one_on_two_is_not(infe
     result = _result(MACHINE, GENERIC, inference, max_characteristics_per_item=5)
     single = _level(result, CIDS[3], 2)
     assert single.credited
-    assert _flags(single) == [("single-item", ["generic"], "credited on a single item, generic")]
-    assert _flags(_level(result, CIDS[1], 2)) == []  # generic and local
+    assert _flags(single) == [
+        ("single-item", ["generic"], "credited on a single item, generic"),
+        ("no-attachment", ["generic"], "no item behind it has an attachment: generic"),
+    ]
+    assert _flags(_level(result, CIDS[1], 2)) == []  # generic and local, which has an attachment
 
 
 def test_a_level_not_credited_carries_no_flags(inference: Inference) -> None:
@@ -189,8 +192,21 @@ def test_a_judged_level_whose_cited_item_has_no_attachment_is_flagged(inference:
     assert level.basis is not None
     assert [(j.requirement, j.method) for j in level.basis.judged] == [(JUDGED_KEY, "interview")]
     assert (level.basis.machine, level.basis.items) == (0, ["board", "forum"])
-    reason = f"rests on judgements ({JUDGED_KEY}) whose items have no attachment: board, forum"
-    assert _flags(level) == [("judged-without-attachment", ["board", "forum"], reason)]
+    # Nothing behind the level has an attachment: that says it all.
+    assert _flags(level) == [
+        ("no-attachment", ["board", "forum"], "no item behind it has an attachment: board, forum"),
+    ]
+    # Beside an attached item, the judgement's bare one is what gets flagged.
+    spec = JUDGED_SPEC.model_dump(by_alias=True, exclude_none=True)
+    spec["levels"][2]["requirements"].append({
+        "id": "deciding-body", "summary": _text("A deciding body"),
+        "evidence": {"kind": "governance", "where": {"authority": {"equals": "decision_making"}}},
+    })  # fmt: skip
+    mixed_rules = _rules([CharacteristicRules.model_validate(spec)])
+    attached = _body("council", [JUDGED], "decision_making", attachments=[ATTACHMENT])
+    level = _level(_result(mixed_rules, _judged_pack([*items, attached], ["board"]), inference), JUDGED, 2)
+    reason = f"rests on judgements ({JUDGED_KEY}) whose items have no attachment: board"
+    assert _flags(level) == [("judged-without-attachment", ["board"], reason)]
 
 
 def test_a_judgement_on_attached_items_is_not_flagged_and_one_awaited_is_counted(
@@ -231,7 +247,7 @@ def test_the_summary_lists_the_thinnest_levels_with_their_flags() -> None:
     rows = [line for line in section.splitlines() if line.startswith("| 1.")]
     assert rows[0].startswith(f"| {CIDS[3]} L2 ")
     assert rows[0].endswith(
-        "| 1 | 1 | 0 | credited on a single item, generic; "
+        "| 1 | 1 | 0 | credited on a single item, generic; no item behind it has an attachment: generic; "
         "rests on items carrying requirements in more than 3 characteristics: generic (5) |"
     )
     assert "- `generic`: generic carries 5 requirements in 5 characteristics, more than 3" in section

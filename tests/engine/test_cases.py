@@ -7,16 +7,19 @@ encoded level without both cases.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import Literal
 
 import pytest
 
 import rules as bundled_rules
-from engine.cases import load_cases, run_case, run_cases
+from engine.cases import case_pack, evaluate_run, load_cases, run_case, run_cases
 from engine.durable_engine import DurableInference
 from engine.evaluation import Inference
+from engine.judging import judged_requirements
 from engine.reference import ReferenceInference
+from engine.result import CharacteristicResult, RequirementResult
 from engine.rulepack import RulePack, load_rule_pack
 from engine.spec import CharacteristicRules, Requirement
 
@@ -116,3 +119,81 @@ def test_missing_case_file_is_a_failure(reference: ReferenceInference) -> None:
 def _nodes(spec: CharacteristicRules, level: int) -> list[Requirement]:
     """Every requirement node of a level."""
     return [node for top in spec.levels[level].requirements for node in top.walk()]
+
+
+JUDGED = [
+    pytest.param(pack, requirement.key, id=f"{pack}-{requirement.key}")
+    for pack in PACKS
+    for requirement in judged_requirements(_rule_pack(pack))
+]
+
+
+@pytest.mark.parametrize(("pack", "key"), JUDGED)
+def test_every_judged_requirement_rated_partially_is_not_met_with_the_reason(
+    reference: ReferenceInference, pack: str, key: str
+) -> None:
+    """The satisfied auditor of the level's reach case, turned: rating the requirement partially
+    leaves it unmet with the auditor's words, and (unless it is one branch of an ``any``) the
+    level is lost."""
+    cid, level, node_id = key.split("/")
+    case, rules = CASES[pack][cid], _rule_pack(pack)
+    reach = case.levels[int(level)].reach
+    if key not in {j.requirement for j in case_pack(case, reach, rules).judgements}:
+        # Nothing in the reach case meets its conditions: only an untaken alternative may be so.
+        assert _under_any(rules.characteristics[cid], int(level), node_id), f"{key} is never judged"
+        return
+    turned = reach.model_copy(update={"ratings": {node_id: "partially"}})
+    evaluation = evaluate_run(rules.only(cid), case, turned, reference)
+    result = next(c for c in evaluation.result.characteristics if c.id == cid)
+    node = _node(result, int(level), node_id)
+    assert (node.outcome, node.missing) == (
+        "not_met",
+        "judged partially implemented by Case Auditor on "
+        f"{case.as_of - dt.timedelta(days=1)} (document review): case run",
+    )
+    if not _under_any(rules.characteristics[cid], int(level), node_id):
+        assert (result.verified_level or 0) < int(level)
+
+
+def test_a_run_leaves_a_requirement_unjudged_and_it_awaits_the_auditor(reference: ReferenceInference) -> None:
+    rules, case = _rule_pack(ISO), CASES[ISO]["1.5.3"]
+    judged = [r.requirement.id for r in judged_requirements(rules.only("1.5.3")) if r.level == 3]
+    run = case.levels[3].reach.model_copy(update={"unjudged": judged})
+    evaluation = evaluate_run(rules.only("1.5.3"), case, run, reference)
+    result = next(c for c in evaluation.result.characteristics if c.id == "1.5.3")
+    assert judged
+    assert result.verified_level == 2
+    awaiting = _node(result, 3, judged[0])
+    assert (awaiting.outcome, awaiting.missing) == ("indeterminate", "awaiting the auditor's judgement")
+
+
+def test_a_run_rating_an_unknown_requirement_is_a_failure(reference: ReferenceInference) -> None:
+    rules, case = _rule_pack(ISO), CASES[ISO]["1.5.3"]
+    run = case.levels[2].reach.model_copy(
+        update={"ratings": {"no-such-thing": "fully"}, "unjudged": ["nor-this"]}
+    )
+    levels = {**case.levels, 2: case.levels[2].model_copy(update={"reach": run})}
+    result = run_case(rules, case.model_copy(update={"levels": levels}), 2, "reach", reference)
+    assert result.failures == (
+        "no-such-thing is not a requirement needing judgement in 1.5.3",
+        "nor-this is not a requirement needing judgement in 1.5.3",
+    )
+
+
+def _node(result: CharacteristicResult, level: int, node_id: str) -> RequirementResult:
+    """One requirement's result, searched through the level's tree."""
+    todo = list(next(lv for lv in result.levels if lv.level == level).requirements)
+    while todo:
+        node = todo.pop()
+        if node.id == node_id:
+            return node
+        todo += node.children
+    raise AssertionError(f"{node_id} not in level {level}")
+
+
+def _under_any(spec: CharacteristicRules, level: int, node_id: str) -> bool:
+    """Whether the node sits below an ``any`` in the level's own requirements."""
+    return any(
+        node.any is not None and any(n.id == node_id for child in node.any for n in child.walk())
+        for node in _nodes(spec, level)
+    )

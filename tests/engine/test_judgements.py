@@ -220,3 +220,38 @@ def test_a_judgement_examines_only_items_it_cites() -> None:
     assert _pack(items, [{**good, "examined": ["board"]}]).judgements[0].examined == ["board"]
     with pytest.raises(ValueError, match="judgements examined items they do not cite: forum"):
         _pack(items, [{**good, "examined": ["forum"]}])
+
+
+def test_coverage_counts_the_requirements_asking_for_a_judgement_not_those_merely_accepted() -> None:
+    from engine.coverage import coverage
+
+    data = SPEC.model_dump(by_alias=True, exclude_none=True)
+    del data["levels"][2]["requirements"][0]["evidence"]["judgement"]
+    verified_only = CharacteristicRules.model_validate(data)
+    judged = next(r for r in coverage(RULES) if r.characteristic == CID)
+    plain = RulePack(MODEL.id, MODEL, {CID: verified_only}, RULES.digest, ())
+    accepted = next(r for r in coverage(plain) if r.characteristic == CID)
+    assert [(c.level, c.predicates, c.judged) for c in judged.levels] == [(2, 1, 1)]
+    assert [(c.level, c.predicates, c.judged) for c in accepted.levels] == [(2, 1, 0)]
+
+
+def test_conditions_every_item_must_meet_still_range_over_items_not_cited(inference: Inference) -> None:
+    data = SPEC.model_dump(by_alias=True, exclude_none=True)
+    data["levels"][2]["requirements"][0]["evidence"]["every"] = {"authority": {"equals": "decision_making"}}
+    spec = CharacteristicRules.model_validate(data)
+    # Its own digest: the durable engine keeps compiled rule sets by digest.
+    rules = RulePack(MODEL.id, MODEL, {CID: spec}, digest_of(spec.model_dump(mode="json")), ())
+    items = [_body("board", "decision_making"), _body("forum", "oversight")]
+    pack = _pack(items, [_judgement(items, "fully", ["board"])])
+    outcome = inference.infer(rules, normalise(pack, AS_OF))[CID].nodes[KEY]
+    assert (outcome.status, outcome.violations) == ("not_met", ("forum",))
+
+
+def test_an_item_awaiting_verification_is_named_before_the_judgement(inference: Inference) -> None:
+    pack = _pack([_body("board")], []).model_copy(update={"verifications": []})
+    outcome = inference.infer(RULES, normalise(pack, AS_OF))[CID].nodes[KEY]
+    assert outcome.status == "indeterminate"
+    assert outcome.missing is not None
+    assert outcome.missing.endswith(
+        "(board: awaiting auditor acceptance); then awaiting the auditor's judgement"
+    )

@@ -13,12 +13,13 @@ from engine.durable_engine import DurableInference
 from engine.evaluation import Inference
 from engine.reference import ReferenceInference
 from engine.result import CharacteristicResult, Result
-from engine.rulepack import RulePack
+from engine.rulepack import RulePack, load_rule_pack
 from evidence_schemas.pack import EvidencePack
 from tests.helpers import run_evaluation
 
 AS_OF = dt.date(2026, 6, 30)
 CASES = load_cases(bundled_rules.bundled())
+RULES = load_rule_pack(bundled_rules.bundled())
 
 
 def _promises(due: dt.date) -> list[dict[str, Any]]:
@@ -42,7 +43,7 @@ def _promises(due: dt.date) -> list[dict[str, Any]]:
 
 def _pack(**commitment: Any) -> EvidencePack:
     """4.3 at level 4 now, plus one commitment promising the level-5 evidence."""
-    base = case_pack(CASES["4.3"], CASES["4.3"].levels[4].reach, "iso37107-2019")
+    base = case_pack(CASES["4.3"], CASES["4.3"].levels[4].reach, RULES)
     due = commitment.pop("due", AS_OF + dt.timedelta(days=365))
     verdict = commitment.pop("verdict", "accepted")
     item = {

@@ -10,7 +10,7 @@ import pytest
 
 import rules as bundled_rules
 from engine.errors import RulePackError
-from engine.rulepack import load_rule_pack
+from engine.rulepack import RulePack, load_rule_pack
 
 GOOD_LEVEL = """
     cell: "Table A.1, {cid}, level {n}"
@@ -216,3 +216,11 @@ def test_nothing_is_loaded_when_one_file_is_broken(tmp_path: Path) -> None:
     assert len(problems) == 1
     assert problems[0][0] == "4.3.yaml"
     assert "unknown evidence kind 'gov'" in problems[0][3]
+
+
+def test_a_part_of_the_pack_leaves_out_characteristics_it_does_not_encode(rule_pack: RulePack) -> None:
+    """An engagement's scope can name a characteristic a later rule pack dropped: the part
+    leaves it out (the result reports it as not encoded) instead of failing."""
+    part = rule_pack.only("1.1.1", "9.9.9")
+    assert list(part.characteristics) == ["1.1.1"]
+    assert part.digest == rule_pack.digest

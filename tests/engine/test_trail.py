@@ -66,6 +66,16 @@ def test_the_trail_records_every_requirement_outcome(evaluation: Evaluation, rul
     assert outcomes["4.3/2/resilience-action-plan"]["evidence"] == ["resilience-plan"]
     received = next(r for r in evaluation.trail if r.event == "pack.received")
     assert received.payload["digest"] == evaluation.result.pack.digest
+    assert received.payload["judgements"] == 102
+    # A judged requirement's record names the judgement it rests on; a machine one has none.
+    plan = outcomes["4.3/2/resilience-action-plan"]["judgement"]
+    assert (plan["rating"], plan["cites"]) == ("fully", ["resilience-plan"])
+    assert plan["auditor"] == "A. Haddad (auditor)"
+    assert "judgement" not in outcomes["1.5.2/4/kpis-tracked"]
+    sampled = next(r for r in evaluation.trail if r.event == "samples.proposed").payload
+    assert sampled["rule"] == "the square root of the set, at least 3 and at most 20"
+    assert {"requirement": "1.5.2/3/every-kpi-baselined", "population": 4,
+            "items": ["kpi-blue-jobs", "kpi-emissions", "kpi-loneliness"]} in sampled["samples"]  # fmt: skip
 
 
 def _fails(lines: list[str], record: int, fragment: str) -> None:
