@@ -31,7 +31,7 @@ from engine.evidence import Evidence, normalise
 from engine.judging import Candidates, JudgedRequirement, candidates, find_requirement, judged_requirements
 from engine.outcomes import ItemStatus
 from engine.rulepack import RulePack
-from engine.sampling import SampleRule, propose_sample, ranges_over_a_set, sampling_seed
+from engine.sampling import SampleRule, in_the_set, propose_sample, ranges_over_a_set, sampling_seed
 from evidence_schemas.pack import EvidencePack, JudgementMethod, Rating, cited_digest
 
 RATINGS: tuple[str, ...] = get_args(Rating)
@@ -209,7 +209,7 @@ def worksheet(
         found = candidates(evidence, requirement)
         sample: tuple[str, ...] = ()
         if ranges_over_a_set(requirement.rule):
-            population = [c.id for c in found.items if c.status != "rejected"]
+            population = [c.id for c in found.items if in_the_set(c.status)]
             sample = propose_sample(seed, requirement.key, population, SampleRule())
         rows.append(WorksheetRow(found, question, {c.id: titles[c.id] for c in found.items}, sample))
     return rows

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from engine.canonical import digest_of
 from engine.evidence import Evidence
+from engine.outcomes import ItemStatus
 from engine.reference import item_status
 from engine.rulepack import RulePack
 from engine.spec import EvidenceRule
@@ -80,9 +81,15 @@ def ranges_over_a_set(rule: EvidenceRule) -> bool:
     return bool(rule.every)
 
 
+def in_the_set(status: ItemStatus | None) -> bool:
+    """Whether an item with this status against a requirement is in the set it ranges over: in
+    scope and not rejected by an auditor (the worksheet and the evaluation agree on it)."""
+    return status is not None and status != "rejected"
+
+
 def samples(rules: RulePack, evidence: Evidence, seed: str, size: SampleRule) -> list[Sample]:
     """The sample of every requirement of ``rules`` that ranges over a non-empty set, in reading
-    order. The set is the items in scope that an auditor has not rejected."""
+    order."""
     found = []
     for cid, characteristic in rules.characteristics.items():
         items = evidence.for_characteristic(cid)
@@ -91,12 +98,10 @@ def samples(rules: RulePack, evidence: Evidence, seed: str, size: SampleRule) ->
                 for node in top.walk():
                     if node.evidence is None or not ranges_over_a_set(node.evidence):
                         continue
-                    statuses = (item_status(node.evidence, item) for item in items)
-                    population = [
-                        i.id for i, s in zip(items, statuses, strict=True) if s not in (None, "rejected")
-                    ]
+                    population = [i.id for i in items if in_the_set(item_status(node.evidence, i))]
                     if population:
                         key = characteristic.node_key(number, node.id)
-                        chosen = propose_sample(seed, key, population, size)
-                        found.append(Sample(key, len(population), chosen))
+                        found.append(
+                            Sample(key, len(population), propose_sample(seed, key, population, size))
+                        )
     return found

@@ -10,12 +10,14 @@ from typing import Any
 import pytest
 
 from audits.errors import RefusedError
+from audits.judging import worksheet
 from audits.versions import assemble
 from audits.views import history, status
 from certificates.keys import SigningKey
 from certificates.scheme import Scheme
 from certificates.verify import verify_certificate
 from engine.evaluation import evaluate_on, result_json
+from engine.result import Result
 from engine.trail import jsonl
 from evidence_schemas.reader import pack_digest
 from tests.engagements.conftest import (
@@ -232,3 +234,25 @@ def test_appeal_is_resolved_by_someone_not_involved(world: World) -> None:
         world.casework.record_case(ADMIN, eid, "appeal", "X", "Y", 99)
     events = [e["event"] for e in world.trail_events()]
     assert {"appeal.received", "appeal.resolved"} <= set(events)
+
+
+def test_the_worksheet_proposes_the_sample_the_evaluation_reports(world: World) -> None:
+    """Judging after the evaluation does not move the sample: the seed is the evidence's items,
+    the rules and the day, never the auditor's verdicts or judgements."""
+    eid = applied(world)
+    world.engagements.submit(SUBMITTER, eid, world.pack)
+    world.engagements.verify(LEAD, eid, world.verdicts)
+    record = world.decisions.evaluate(LEAD, eid, inference())
+    world.engagements.judge(AUDITOR, eid, world.judged)
+    sampling = Result.model_validate_json(record.result).sampling
+    assert sampling is not None
+    reported = {s.requirement: s.items for s in sampling.samples}
+    with world.store.read() as connection:
+        rows = worksheet(connection, world.decisions.rules, eid, world.clock.day, "en")
+    proposed = {r.candidates.requirement.key: list(r.sample) for r in rows if r.sample}
+    assert proposed == {
+        "1.5.2/3/every-kpi-baselined": ["kpi-blue-jobs", "kpi-emissions", "kpi-loneliness"],
+        "4.4/3/success-trajectories": ["c4-4-kpi-a-baselined", "c4-4-kpi-b-baselined"],
+        "4.6/3/success-trajectories": ["c4-6-kpi-a-baselined", "c4-6-kpi-b-baselined"],
+    }
+    assert all(reported[key] == items for key, items in proposed.items())

@@ -11,6 +11,8 @@ import rules as bundled_rules
 from engine.cases import case_pack, load_cases
 from engine.durable_engine import DurableInference
 from engine.evaluation import Inference
+from engine.evidence import normalise
+from engine.projection import judge_promised, project
 from engine.reference import ReferenceInference
 from engine.result import CharacteristicResult, Result
 from engine.rulepack import RulePack, load_rule_pack
@@ -136,3 +138,27 @@ def test_the_projection_is_in_the_trail_and_identical_across_engines(rule_pack: 
     assert record.payload["characteristic"] == "4.3"
     assert record.payload["projected_level"] == 5
     assert record.payload["commitments"] == ["plan-l5"]
+
+
+def test_promised_evidence_stands_as_judged_on_delivery_naming_the_commitment() -> None:
+    """Promised items cannot be judged before they exist: where a requirement needs a judgement,
+    the projection counts them as judged largely, says whose promise it is, and keeps what the
+    auditor already judged; the current evidence keeps only the auditor's own judgements."""
+    pack = _pack()
+    current = normalise(pack, AS_OF)
+    projected = judge_promised(project(pack, current), RULES)
+    promised = {k: j for k, j in projected.judgements.items() if j.auditor == "projection"}
+    assert sorted(promised) == [
+        "4.3/5/learning-shared",
+        "4.3/5/near-real-time-dashboard",
+        "4.3/5/policy-evaluation",
+    ]
+    evaluation = promised["4.3/5/policy-evaluation"]
+    assert (evaluation.rating, evaluation.cites, evaluation.reason) == (
+        "largely",
+        ("promised-evaluation",),
+        "promised by plan-l5; to be judged on delivery",
+    )
+    assert not any(j.auditor == "projection" for j in current.judgements.values())
+    kept = {k: j for k, j in projected.judgements.items() if j.auditor != "projection"}
+    assert kept == {k: j for k, j in current.judgements.items() if k not in promised}
