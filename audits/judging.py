@@ -41,7 +41,7 @@ _WHY_NOT: dict[ItemStatus, str] = {
     "rejected": "was rejected by an auditor",
     "unverified": "is not accepted by an auditor",
     "violates": "does not meet the conditions every item must meet",
-    "stale": "is too old for the requirement",
+    "stale": "is not current for the requirement (too old, or dated after the day of the judgement)",
 }
 
 

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from evidence_schemas.items import KIND_MODELS, DatedValue, Kpi
+from evidence_schemas.items import KIND_MODELS, DatedValue, Governance, Kpi
 from evidence_schemas.shapes import ListOf, Record, Scalar, shape_of
 
 AttrType = Literal["string", "number", "boolean", "date", "list", "object"]
@@ -119,13 +119,34 @@ def item_values(item: BaseModel, as_of: dt.date) -> dict[str, Value]:
     _flatten(item, "", values)
     if isinstance(item, Kpi):
         _kpi_values(item, as_of, values)
+    if isinstance(item, Governance):
+        _governance_values(item, as_of, values)
     today = as_of.toordinal()
     for path, attr in catalogue()[_kind(item)].items():
         if attr.type == "date" and path in values:
             day = values[path]
             assert isinstance(day, int)
-            values["age:" + path] = today - day
+            if day <= today:  # a date after the assessment date is never current
+                values["age:" + path] = today - day
+    # A period without an end is ongoing (the schema's meaning): current. One ending after the
+    # assessment date describes days not yet lived, so, like any date after it, it has no age.
+    start = values.get("period.start")
+    if isinstance(start, int) and start <= today and "period.end" not in values:
+        values["age:period.end"] = 0
     return values
+
+
+def _governance_values(body: Governance, as_of: dt.date, values: dict[str, Value]) -> None:
+    """Meetings and decisions count only once held or taken (on or before ``as_of``)."""
+    for path, held in (
+        ("meetings", [d for d in body.meetings if d <= as_of]),
+        ("decisions", [d for d in body.decisions if d.date <= as_of]),
+    ):
+        values.pop(path, None)
+        values.pop(path + ".count", None)
+        if held:
+            values[path] = True if path == "decisions" else tuple(_scalar_value(d) for d in held)
+            values[path + ".count"] = fixed(len(held))
 
 
 def _kind(item: BaseModel) -> str:

@@ -8,7 +8,7 @@ compiler then emits single-pattern rules over checked facts (tests from
 
     qualifies   item matches, fresh, every-conditions hold, accepted (or not rejected)
     unverified  as above but no verdict yet (acceptance required)
-    stale       matches but too old
+    stale       matches but not current (too old, or dated after the assessment date)
     violates    matches ``where`` but fails ``every``
     rejected    matches ``where`` but an auditor rejected it (listed, never counted)
 

@@ -2,7 +2,8 @@
 
 This is the one place that decides which items, verifications and judgements exist on the
 assessment date:
-- an item collected after the assessment date did not exist yet and is excluded (and reported);
+- an item collected after the assessment date did not exist yet, and one approved, baselined or
+  starting after it described a state that did not exist yet: each is excluded (and reported);
 - a verification dated after it had not been made; of the rest, the latest per item counts;
 - so too for judgements, per requirement; a judgement whose cited items changed since (their
   digest differs) or that cites an excluded item no longer counts (and is reported).
@@ -18,6 +19,7 @@ from typing import Literal
 
 from engine.attributes import Value, item_values
 from engine.outcomes import JudgementFacts
+from evidence_schemas.items import EvidenceItem
 from evidence_schemas.pack import EvidencePack, Judgement, Verification, cited_digest
 
 Verdict = Literal["accepted", "rejected"]
@@ -70,8 +72,9 @@ def normalise(pack: EvidencePack, as_of: dt.date) -> Evidence:
     routed: dict[str, list[ItemFacts]] = {}
     excluded = []
     for item in sorted(pack.items, key=lambda i: i.id):
-        if item.collected > as_of:
-            excluded.append(Exclusion(item.id, f"collected {item.collected}, after the assessment date"))
+        future = not_yet(item, as_of)
+        if future is not None:
+            excluded.append(Exclusion(item.id, f"{future}, after the assessment date"))
             continue
         facts = ItemFacts(item.id, item.kind, item_values(item, as_of), verdicts.get(item.id))
         for characteristic in item.offered_for:
@@ -83,6 +86,24 @@ def normalise(pack: EvidencePack, as_of: dt.date) -> Evidence:
         tuple(excluded),
         judgements,
     )
+
+
+def not_yet(item: EvidenceItem, as_of: dt.date) -> str | None:
+    """What about ``item`` lies after ``as_of``, if anything: then it describes a state that did
+    not exist on the assessment date and is no evidence of it. (A period ending later is
+    ongoing, and a commitment's due date or a KPI's targets lie ahead by nature; observations,
+    meetings and decisions after the date are simply not counted, see engine.attributes.)"""
+    if item.collected > as_of:
+        return f"collected {item.collected}"
+    if item.period.start > as_of:
+        return f"its period starts {item.period.start}"
+    approval = getattr(item, "approval", None)
+    if approval is not None and approval.date > as_of:
+        return f"approved {approval.date}"
+    baseline = getattr(item, "baseline", None)
+    if baseline is not None and baseline.date > as_of:
+        return f"its baseline is dated {baseline.date}"
+    return None
 
 
 def latest_judgements(

@@ -18,7 +18,8 @@ from engine.spec import EvidenceRule
 Status = Literal["met", "not_met", "indeterminate"]
 ItemStatus = Literal["qualifies", "unverified", "stale", "violates", "rejected"]
 ITEM_STATUSES: tuple[ItemStatus, ...] = ("qualifies", "unverified", "stale", "violates", "rejected")
-_PENDING_REASON = {"unverified": "awaiting auditor acceptance", "stale": "too old"}
+# Stale: older than the requirement allows, or dated after the assessment date (never current).
+_PENDING_REASON = {"unverified": "awaiting auditor acceptance", "stale": "not current"}
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def leaf_outcome(
         machine = _machine_outcome(rule, statuses)
         if machine.status == "not_met":
             return machine
-        # Items still awaiting verification or too old come first: until they are settled
+        # Items still awaiting verification or not current come first: until they are settled
         # there is nothing to judge.
         missing = _AWAITING if machine.status == "met" else f"{machine.missing}; then {_AWAITING}"
         return Outcome("indeterminate", (), machine.pending, (), machine.rejected, missing)

@@ -99,7 +99,7 @@ def test_worksheet_round_trip(
     book.save(workbook)
     assert run(judge) == 8  # the stale item cannot be cited: refused, nothing recorded
     err = capsys.readouterr().err
-    assert f"判断!A{other}: 1.2.2/3/feedback-mechanism: cites c1-2-2-feedback, which is too old" in err
+    assert f"判断!A{other}: 1.2.2/3/feedback-mechanism: cites c1-2-2-feedback, which is not current" in err
     for column in "FGHIJ":
         sheet[f"{column}{other}"] = None
     book.save(workbook)

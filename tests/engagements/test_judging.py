@@ -218,7 +218,7 @@ REFUSALS: list[tuple[str, str, list[JudgementEntry], Prepare, str]] = [
         AUDITOR,
         [entry(requirement=STALE_KEY, cites=("c1-2-2-feedback",))],
         None,
-        f"{STALE_KEY}: cites c1-2-2-feedback, which is too old for the requirement",
+        f"{STALE_KEY}: cites c1-2-2-feedback, which is not current for the requirement",
     ),
     (
         "bad rating, method and reason, no cites",

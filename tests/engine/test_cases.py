@@ -197,3 +197,20 @@ def _under_any(spec: CharacteristicRules, level: int, node_id: str) -> bool:
         node.any is not None and any(n.id == node_id for child in node.any for n in child.walk())
         for node in _nodes(spec, level)
     )
+
+
+@pytest.mark.parametrize("pack", PACKS)
+def test_freshness_is_measured_from_what_the_evidence_describes(pack: str) -> None:
+    """``collected`` and ``submitted`` say when a file was gathered, not how current its content
+    is: no bundled requirement measures freshness from them."""
+    rules = _rule_pack(pack)
+    gathered = [
+        spec.node_key(number, node.id)
+        for spec in rules.characteristics.values()
+        for number in spec.levels
+        for node in _nodes(spec, number)
+        if node.evidence is not None
+        and node.evidence.max_age_days is not None
+        and node.evidence.age_of in ("collected", "submitted")
+    ]
+    assert gathered == []

@@ -40,7 +40,7 @@ def test_indeterminate_when_pending_items_could_make_up_the_count() -> None:
     assert outcome.status == "indeterminate"
     assert outcome.missing == (
         "needs 3 kpi item(s), accepted by an auditor; 1 qualify, "
-        "2 pending (b: awaiting auditor acceptance, c: too old)"
+        "2 pending (b: awaiting auditor acceptance, c: not current)"
     )
 
 
