@@ -113,14 +113,30 @@ def rules_explain(characteristic: str, rules_dir: Path | None, lang: str) -> Non
 @click.argument("folder", type=PATH, required=False)
 @engine_option
 def rules_test(folder: Path | None, engine: str) -> None:
-    """Run the cases beside the rules: each level reached, and missed by one requirement."""
+    """Run the cases beside the rules (each level reached, and missed by one requirement), then
+    the profiles written from the standard: how often the rules agree with their auditor."""
     from engine.cases import load_cases, run_cases
+    from engine.profiles import agreement, load_profiles, run_profiles
 
-    results = run_cases(load_rules(folder), load_cases(_folder(folder)), inference(engine))
+    rules, engine_used = load_rules(folder), inference(engine)
+    results = run_cases(rules, load_cases(_folder(folder)), engine_used)
     failed = [r for r in results if not r.ok]
     for r in results:
         state = "ok" if r.ok else "FAIL " + "; ".join(r.failures)
         sys.stdout.write(f"{r.characteristic} level {r.level} {r.run}: {state}\n")
     sys.stdout.write(f"{len(results) - len(failed)} of {len(results)} cases pass\n")
+    profiles = run_profiles(rules, load_profiles(_folder(folder)), engine_used)
+    for p in profiles:
+        if not p.agrees:
+            known = f" (known difference: {p.difference})" if p.difference else ""
+            got = f"expected {p.expected}, verified {p.verified}{known}"
+            sys.stdout.write(f"profile {p.characteristic} {p.profile}: {got}\n")
+    if profiles:
+        agreeing = sum(p.agrees for p in profiles)
+        known = sum(1 for p in profiles if not p.agrees and p.difference)
+        sys.stdout.write(
+            f"{rules.id}: {agreeing} of {len(profiles)} profiles agree ({agreement(profiles):.0%}); "
+            f"{known} of the {len(profiles) - agreeing} differences are known and explained\n"
+        )
     if failed:
         raise click.exceptions.Exit(1)

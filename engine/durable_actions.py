@@ -22,6 +22,7 @@ from engine.outcomes import (
     combine,
     leaf_outcome,
     level_outcome,
+    met_through,
     rate,
 )
 from engine.spec import EvidenceRule
@@ -47,6 +48,8 @@ class ShardSession(Session):
         """Judgements asserted as facts, by their fact's index ``n``."""
         self.judgements: dict[str, JudgementFacts] = {}
         """Predicate node -> the judgement its rule received."""
+        self.own: dict[str, Outcome] = {}
+        """Node with ``met_by`` -> its own outcome, until the requirements that can meet it settle."""
 
     def settle(self, closure: Any, node: str, up: str, outcome: Outcome) -> None:
         """Record a node's outcome and assert it as a fact for the rules above it."""
@@ -56,6 +59,13 @@ class ShardSession(Session):
         closure.assert_fact(
             {"id": self.fact_id(), "t": "outcome", "node": node, "up": up, "s": outcome.status}
         )
+
+    def defer(self, closure: Any, node: str, outcome: Outcome) -> None:
+        """Keep the own outcome of a node with ``met_by`` and announce it to its MetThrough rule."""
+        if node in self.own or node in self.outcomes:
+            raise EngineError(f"own outcome of {node} derived twice")
+        self.own[node] = outcome
+        closure.assert_fact({"id": self.fact_id(), "t": "own", "node": node})
 
     def receive(self, node: str, child: str, status: str) -> dict[str, Outcome]:
         """Note a child's outcome for ``node``; returns what has arrived so far."""
@@ -145,11 +155,16 @@ class ClosePredicate(DurableAction):
     node: str
     up: str
     rule: EvidenceRule
+    deferred: bool = False
+    """The node has ``met_by``: its MetThrough rule settles it."""
 
     def apply(self, session: ShardSession, closure: Any) -> None:
         judgement = session.judgements.get(self.node)
         outcome = leaf_outcome(self.rule, session.statuses.get(self.node, {}), judgement)
-        session.settle(closure, self.node, self.up, outcome)
+        if self.deferred:
+            session.defer(closure, self.node, outcome)
+        else:
+            session.settle(closure, self.node, self.up, outcome)
 
 
 @dataclass(frozen=True)
@@ -161,12 +176,35 @@ class Compose(DurableAction):
     form: Literal["all", "any", "not"]
     children: tuple[tuple[str, str], ...]
     """(child node key, label) in spec order."""
+    deferred: bool = False
+    """The node has ``met_by``: its MetThrough rule settles it."""
 
     def apply(self, session: ShardSession, closure: Any) -> None:
         arrived = session.receive(self.node, closure.o.node, closure.o.s)
         if len(arrived) == len(self.children):
             parts = [(label, arrived[key]) for key, label in self.children]
-            session.settle(closure, self.node, self.up, combine(self.form, parts))
+            if self.deferred:
+                session.defer(closure, self.node, combine(self.form, parts))
+            else:
+                session.settle(closure, self.node, self.up, combine(self.form, parts))
+
+
+@dataclass(frozen=True)
+class MetThrough(DurableAction):
+    """A node with ``met_by``: once its own outcome and those of the higher-level requirements it
+    lists have settled, settle it (see :func:`engine.outcomes.met_through`)."""
+
+    node: str
+    up: str
+    alternatives: tuple[str, ...]
+    """Node keys of the higher-level requirements, in the order listed."""
+
+    def apply(self, session: ShardSession, closure: Any) -> None:
+        own = session.own.pop(self.node, None)
+        if own is None:
+            raise EngineError(f"met_by of {self.node} fired without its own outcome")
+        outcome = met_through(own, [(key, session.outcomes[key]) for key in self.alternatives])
+        session.settle(closure, self.node, self.up, outcome)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from engine.durable_actions import (
     Compose,
     DurableAction,
     Ignore,
+    MetThrough,
     Rate,
     RecordJudgement,
     SettleLevel,
@@ -146,8 +147,16 @@ def _compile_node(
 ) -> None:
     key = rules.node_key(level, node.id)
     nodes.append(key)
+    deferred = bool(node.met_by)
+    if deferred:  # settled by its MetThrough rule once the requirements it lists have settled
+        alternatives = tuple(f"{rules.characteristic}/{target}" for target in node.met_by)
+        patterns = [{"w": {"$and": [{"t": "own"}, {"node": key}]}}] + [
+            {f"a{index}": {"$and": [{"t": "outcome"}, {"node": other}]}}
+            for index, other in enumerate(alternatives)
+        ]
+        out[f"{key}#met_by"] = (patterns, MetThrough(key, up, alternatives))
     if node.evidence is not None:
-        _compile_predicate(key, up, node.evidence, out)
+        _compile_predicate(key, up, node.evidence, out, deferred)
         keys.setdefault(node.evidence.kind, set()).update(referenced_paths(node.evidence))
         return
     children = node.children()
@@ -157,15 +166,15 @@ def _compile_node(
     pattern = {"o": {"$and": [{"t": "outcome"}, {"up": key}]}}
     form = node.form
     assert form != "evidence"
-    out[f"{key}#compose"] = ([pattern], Compose(key, up, form, labels))
+    out[f"{key}#compose"] = ([pattern], Compose(key, up, form, labels, deferred))
 
 
-def _compile_predicate(key: str, up: str, rule: EvidenceRule, out: Rules) -> None:
+def _compile_predicate(key: str, up: str, rule: EvidenceRule, out: Rules, deferred: bool) -> None:
     for role, alternatives in predicate_patterns(rule).items():
         action = ClassifyItem(key, role)
         for index, tests in enumerate(alternatives):
             out[f"{key}#{role}#{index}"] = ([{"i": {"$and": tests}}], action)
-    out[f"{key}#close"] = ([_PHASE_2], ClosePredicate(key, up, rule))
+    out[f"{key}#close"] = ([_PHASE_2], ClosePredicate(key, up, rule, deferred))
 
 
 # --- running ------------------------------------------------------------------------------------

@@ -263,6 +263,8 @@ def _record_inference(
                         "rejected": list(outcome.rejected),
                         "missing": outcome.missing,
                     }
+                    if outcome.through is not None:  # met through a later stage of the practice
+                        payload["through"] = outcome.through
                     judgement = judgements.get(key) if node.evidence and node.evidence.judgement else None
                     if judgement is not None:  # the auditor's judgement the outcome rests on
                         payload["judgement"] = {

@@ -31,6 +31,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "not": "must not hold:",
         "evidence": "evidence",
         "question": "auditor's judgement",
+        "met_by": "also met by (a later stage of the same practice)",
     },
     "zh": {
         "level": "级别",
@@ -42,6 +43,7 @@ _WORDS: dict[Lang, dict[str, str]] = {
         "not": "不得成立：",
         "evidence": "证据",
         "question": "审核员判断",
+        "met_by": "亦可由以下要求满足（同一实践的更高阶段）",
     },
 }
 
@@ -113,6 +115,8 @@ def _requirement_lines(node: Requirement, depth: int, lang: Lang) -> list[str]:
     words = _WORDS[lang]
     pad = "  " * depth
     lines = [f"{pad}- {node.id}: {getattr(node.summary, lang)}"]
+    if node.met_by:
+        lines.append(f"{pad}    {words['met_by']}: {', '.join(node.met_by)}")
     if node.evidence is not None:
         lines.append(f"{pad}    {words['evidence']}: {describe_rule(node.evidence)}")
         if node.evidence.judgement is not None:

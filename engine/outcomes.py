@@ -9,7 +9,7 @@ is the small, pure logic in this module, called by both.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from engine.explain import describe_conditions, describe_scope
@@ -48,6 +48,23 @@ class Outcome:
     """Items in scope an auditor rejected (they never count), sorted."""
     missing: str | None = None
     """What is missing, when not met."""
+    through: str | None = None
+    """Met through a higher-level requirement it lists in ``met_by`` (its node key), if so."""
+
+
+def met_through(own: Outcome, alternatives: Sequence[tuple[str, Outcome]]) -> Outcome:
+    """A requirement that higher-level requirements of the same practice can stand in for
+    (``met_by``): met when its own outcome is, else when one of them is (the first, in the order
+    listed), and then it rests on that one's items. Otherwise its own outcome stands, undecided
+    rather than unmet while a higher one is undecided."""
+    if own.status == "met":
+        return own
+    for key, outcome in alternatives:
+        if outcome.status == "met":
+            return Outcome("met", outcome.evidence, through=key)
+    if own.status == "not_met" and any(o.status == "indeterminate" for _, o in alternatives):
+        return replace(own, status="indeterminate")
+    return own
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,7 @@ def ruleset_size(rules: CharacteristicRules) -> int:
         size += 1 if level.as_at is None else 2  # own requirements, and the inherited level
         for requirement in level.requirements:
             for node in requirement.walk():
+                size += bool(node.met_by)  # settles it once the requirements it lists have
                 if node.evidence is None:
                     size += 1  # compose
                 else:

@@ -20,6 +20,7 @@ from engine.outcomes import (
     combine,
     leaf_outcome,
     level_outcome,
+    met_through,
     rate,
 )
 from engine.rulepack import RulePack
@@ -59,15 +60,23 @@ def infer_characteristic(
             form = node.form
             assert form != "evidence"
             outcome = combine(form, [(child.id, evaluate(level, child)) for child in node.children()])
+        if node.met_by:  # higher levels are evaluated first, so theirs are known
+            keys = [f"{rules.characteristic}/{target}" for target in node.met_by]
+            outcome = met_through(outcome, [(key, nodes[key]) for key in keys])
         nodes[rules.node_key(level, node.id)] = outcome
         return outcome
 
+    # Requirements from the top level down (met_by points up), then levels from the bottom up
+    # (as_at points down).
+    own = {
+        number: [(r.id, evaluate(number, r)) for r in rules.levels[number].requirements]
+        for number in sorted(rules.levels, reverse=True)
+    }
     levels: dict[int, LevelOutcome] = {}
-    for number in sorted(rules.levels):  # as_at always points lower, so it is settled first
+    for number in sorted(rules.levels):
         level = rules.levels[number]
-        own = [(r.id, evaluate(number, r)) for r in level.requirements]
         inherited = None if level.as_at is None else (level.as_at, levels[level.as_at].criteria)
-        levels[number] = level_outcome(number, own, inherited)
+        levels[number] = level_outcome(number, own[number], inherited)
     return CharacteristicInference(rules.characteristic, nodes, levels, rate(levels))
 
 

@@ -63,6 +63,11 @@ class RequirementResult(Frozen):
     violations: list[str] = Field(description="Items failing what every item must meet.")
     rejected: list[str] = Field(description="Items in scope an auditor rejected.")
     missing: str | None = Field(description="What is missing, when not met.")
+    through: str | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Met through this higher-level requirement of the same practice (met_by), if so.",
+    )
     children: list[RequirementResult] = Field(description="Sub-requirements, in rule order.")
 
 
@@ -367,6 +372,7 @@ def _requirement(
         violations=list(outcome.violations),
         rejected=list(outcome.rejected),
         missing=outcome.missing,
+        through=outcome.through,
         children=[_requirement(spec, level, c, inference) for c in node.children()],
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from engine.attributes import MAX_MAGNITUDE, Attribute, catalogue
@@ -85,6 +86,49 @@ def check_characteristic(
         if isinstance(requirements, list):
             for index, node in enumerate(requirements):
                 problems += _check_node(node, [*base, "requirements", index], seen, doc)
+    problems += _check_met_by(levels, numbers, doc)
+    return problems
+
+
+def _raw_nodes(node: Any, path: Path_) -> Iterator[tuple[dict[str, Any], Path_]]:
+    """Every requirement node (as read) under ``node``, with its path."""
+    if not isinstance(node, dict):
+        return
+    yield node, path
+    for form in ("all", "any"):
+        children = node.get(form)
+        if isinstance(children, list):
+            for index, child in enumerate(children):
+                yield from _raw_nodes(child, [*path, form, index])
+    if isinstance(node.get("not"), dict):
+        yield from _raw_nodes(node["not"], [*path, "not"])
+
+
+def _check_met_by(levels: dict[Any, Any], numbers: list[int], doc: SourceDoc) -> list[Problem]:
+    """``met_by`` names requirements of higher levels of the same characteristic (``4/some-id``);
+    pointing only upwards, it can form no cycle."""
+    found: list[tuple[int, dict[str, Any], Path_]] = []
+    where: dict[str, int] = {}
+    for number in sorted(numbers):
+        level = levels[number]
+        requirements = level.get("requirements") if isinstance(level, dict) else None
+        for index, top in enumerate(requirements if isinstance(requirements, list) else []):
+            for node, path in _raw_nodes(top, ["levels", number, "requirements", index]):
+                found.append((number, node, path))
+                if isinstance(node.get("id"), str):
+                    where[node["id"]] = number
+    problems = []
+    for number, node, path in found:
+        listed = node.get("met_by")
+        for index, target in enumerate(listed if isinstance(listed, list) else []):
+            at = [*path, "met_by", index]
+            level, _, rid = str(target).partition("/")
+            if not level.isdigit() or not rid:
+                problems.append(doc.problem(at, f"met_by {target!r} must read LEVEL/REQUIREMENT-ID"))
+            elif int(level) <= number:
+                problems.append(doc.problem(at, f"met_by {target!r}: level {level} is not above {number}"))
+            elif where.get(rid) != int(level):
+                problems.append(doc.problem(at, f"met_by {target!r}: level {level} has no {rid!r}"))
     return problems
 
 

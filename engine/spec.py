@@ -134,6 +134,12 @@ class Requirement(Strict):
     all: list[Requirement] | None = Field(default=None, min_length=1)
     any: list[Requirement] | None = Field(default=None, min_length=1)
     not_: Requirement | None = Field(default=None, alias="not")
+    met_by: list[str] = Field(
+        default_factory=list,
+        exclude_if=lambda value: not value,
+        description="Higher-level requirements of the same characteristic that meet this one too, "
+        "'LEVEL/ID' (the same practice at a later stage): met when it or one of them is.",
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> Requirement:

@@ -142,7 +142,22 @@ def characteristic(draw: st.DrawFn) -> CharacteristicRules:
             "cell": f"Table A.1, {CID}, level {n}", "summary": {"en": "s", "zh": "s"}, "as_at": as_at,
             "requirements": draw(st.lists(requirement(counter), min_size=1, max_size=2)),
         }  # fmt: skip
+    # Some requirements may be met by requirements of higher levels (met_by, always upwards).
+    ids = {n: [node["id"] for top in levels[n]["requirements"] for node in _walk(top)] for n in levels}
+    for n in (2, 3, 4):
+        higher = [f"{m}/{rid}" for m in range(n + 1, 6) for rid in ids[m]]
+        for top in levels[n]["requirements"]:
+            for node in _walk(top):
+                if draw(st.booleans()):
+                    node["met_by"] = draw(
+                        st.lists(st.sampled_from(higher), min_size=1, max_size=2, unique=True)
+                    )
     return CharacteristicRules.model_validate({"characteristic": CID, "levels": levels})
+
+
+def _walk(node: dict[str, Any]) -> list[dict[str, Any]]:
+    children = [*node.get("all", []), *node.get("any", []), *([node["not"]] if "not" in node else [])]
+    return [node, *(n for child in children for n in _walk(child))]
 
 
 def _series(draw: st.DrawFn) -> list[dict[str, Any]]:
@@ -258,6 +273,11 @@ def test_durable_rules_agrees_with_the_reference(
     pack = with_judgements(data, spec, pack)
     event("judged requirements" if judged_nodes(spec) else "no judged requirement")
     event("judgements" if pack.judgements else "no judgement")
+    event(
+        "met_by"
+        if any(n.met_by for lv in spec.levels.values() for r in lv.requirements for n in r.walk())
+        else "no met_by"
+    )
     rules = RulePack(MODEL.id, MODEL, {CID: spec}, digest_of(spec.model_dump(mode="json")), ())
     evidence = normalise(pack, AS_OF)
     expected = REFERENCE.infer(rules, evidence)[CID]
