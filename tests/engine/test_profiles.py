@@ -94,7 +94,7 @@ def test_a_bad_profile_names_every_problem(tmp_path: Path) -> None:
 
 
 PROFILED = [name for name in PACKS if (bundled_rules.bundled(name) / "profiles").is_dir()]
-MIN_AGREEMENT = {"iso37107-2019": 0.0, "pas181": 0.0, "itu-y4904": 0.0}
+MIN_AGREEMENT = {"iso37107-2019": 0.53, "pas181": 0.0, "itu-y4904": 0.0}
 """Issue 14's target is 0.95 per model; until the rules are brought to it, agreement must not
 fall below what was measured (the closing note of each change gives the figures)."""
 
