@@ -66,7 +66,7 @@ def rules_matrix(folder: Path | None) -> None:
     """The coverage table: per characteristic and level, requirements and auditor judgements."""
     from rich.table import Table
 
-    from engine.coverage import coverage
+    from engine.coverage import coverage, kind_only_share
 
     pack = load_rules(folder)
     rows = coverage(pack)
@@ -81,9 +81,11 @@ def rules_matrix(folder: Path | None) -> None:
     terminal.print(table)
     encoded = [c for row in rows for c in row.levels]
     predicates, judged = sum(c.predicates for c in encoded), sum(c.judged for c in encoded)
+    bare, total = kind_only_share(pack)
     terminal.print(
         f"{len(encoded)} of {4 * len(rows)} level cells encoded; {predicates} evidence "
-        f"requirements, {judged} needing an auditor's judgement. "
+        f"requirements, {judged} needing an auditor's judgement; {bare} ({bare / max(total, 1):.0%}) "
+        "check nothing beyond an item's kind and type. "
         "Cell: requirements / judged, ^N = as at level N."
     )
 

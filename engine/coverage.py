@@ -61,5 +61,27 @@ def coverage(pack: RulePack) -> list[CoverageRow]:
     return rows
 
 
+TYPE_ATTRIBUTES = frozenset({"doc_type", "engagement_type", "platform_type", "programme_type"})
+"""The attributes that only say which sort of item of a kind it is."""
+
+
+def kind_only(rule: EvidenceRule) -> bool:
+    """Whether a predicate checks nothing beyond an item's kind and type: any item of the right
+    sort, accepted as authentic, meets it (what issue 14 holds to at most 10 % of requirements)."""
+    return (
+        set(rule.where) <= TYPE_ATTRIBUTES
+        and not rule.every
+        and rule.min_count == 1
+        and rule.max_age_days is None
+    )
+
+
+def kind_only_share(pack: RulePack) -> tuple[int, int]:
+    """``(kind-only predicates, all predicates)`` of a pack."""
+    levels = [level for spec in pack.characteristics.values() for level in spec.levels.values()]
+    predicates = [p for level in levels for p in _predicates(level)]
+    return sum(kind_only(p) for p in predicates), len(predicates)
+
+
 def _predicates(level: Level) -> list[EvidenceRule]:
     return [node.evidence for top in level.requirements for node in top.walk() if node.evidence is not None]

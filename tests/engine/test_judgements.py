@@ -255,3 +255,18 @@ def test_an_item_awaiting_verification_is_named_before_the_judgement(inference: 
     assert outcome.missing.endswith(
         "(board: awaiting auditor acceptance); then awaiting the auditor's judgement"
     )
+
+
+def test_kind_only_requirements_are_those_any_item_of_the_right_sort_meets() -> None:
+    from engine.coverage import kind_only
+    from engine.spec import EvidenceRule
+
+    def rule(**fields: Any) -> EvidenceRule:
+        return EvidenceRule.model_validate({"kind": "document", **fields})
+
+    assert kind_only(rule(where={"doc_type": {"equals": "plan"}}, accepted=True))
+    assert kind_only(rule())
+    assert not kind_only(rule(where={"doc_type": {"equals": "plan"}, "approval": {"exists": True}}))
+    assert not kind_only(rule(min_count=2))
+    assert not kind_only(rule(max_age_days=400))
+    assert not kind_only(rule(every={"publication.status": {"equals": "published"}}))
