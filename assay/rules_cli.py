@@ -130,8 +130,8 @@ def rules_test(folder: Path | None, engine: str) -> None:
     profiles = run_profiles(rules, load_profiles(_folder(folder)), engine_used)
     for p in profiles:
         if not p.agrees:
-            known = f" (known difference: {p.difference})" if p.difference else ""
-            got = f"expected {p.expected}, verified {p.verified}{known}"
+            why = f" (known difference: {p.difference})" if p.difference else ""
+            got = f"expected {p.expected}, verified {p.verified}{why}"
             sys.stdout.write(f"profile {p.characteristic} {p.profile}: {got}\n")
     if profiles:
         agreeing = sum(p.agrees for p in profiles)

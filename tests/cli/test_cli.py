@@ -145,7 +145,13 @@ def test_rules_validate_list_and_test(capsys: pytest.CaptureFixture[str], tmp_pa
     assert "3.2.3" in listing
     assert "unclassified" in listing
     assert run(["rules", "test"]) == 0
-    assert "256 of 256 cases pass" in capsys.readouterr().out
+    tested = capsys.readouterr().out
+    assert "256 of 256 cases pass" in tested
+    assert (
+        "iso37107-2019: 94 of 96 profiles agree (98%); 2 of the 2 differences are known and explained"
+        in tested
+    )
+    assert "profile 4.1 corvann-attractiveness-strategy: expected 3, verified 2 (known difference: " in tested
     broken = tmp_path / "pack"
     shutil.copytree(bundled_rules.bundled(), broken)
     path = broken / "characteristics" / "1.1.1.yaml"

@@ -250,9 +250,9 @@ def test_the_worksheet_proposes_the_sample_the_evaluation_reports(world: World) 
     with world.store.read() as connection:
         rows = worksheet(connection, world.decisions.rules, eid, world.clock.day, "en")
     proposed = {r.candidates.requirement.key: list(r.sample) for r in rows if r.sample}
-    assert proposed == {
-        "1.5.2/3/every-kpi-baselined": ["kpi-blue-jobs", "kpi-emissions", "kpi-loneliness"],
-        "4.4/3/success-trajectories": ["c4-4-kpi-a-baselined", "c4-4-kpi-b-baselined"],
-        "4.6/3/success-trajectories": ["c4-6-kpi-a-baselined", "c4-6-kpi-b-baselined"],
-    }
+    # The judged requirements that range over a set (the sample itself depends on the rules' digest).
+    assert sorted(proposed) == [
+        "1.5.2/3/every-kpi-baselined", "4.4/3/success-trajectories", "4.6/3/success-trajectories"
+    ]  # fmt: skip
+    assert len(proposed["1.5.2/3/every-kpi-baselined"]) == 3  # of Harbourton's four KPIs
     assert all(reported[key] == items for key, items in proposed.items())

@@ -94,7 +94,6 @@ def test_a_higher_claim_sets_the_goal_and_the_plan_says_so(
     assert (vision.verified_level, vision.claimed_now, vision.goal, vision.basis) == (4, 5, 5, "claim")
     actions = {a.requirement: a.outcome for a in vision.actions}
     assert actions == {
-        "1.1.1/5/progress-reports": "not_met",
         "1.1.1/5/latest-report-recent": "not_met",  # the auditor rated it partially
         "1.1.1/5/feedback-process": "indeterminate",
     }

@@ -94,9 +94,9 @@ def test_a_bad_profile_names_every_problem(tmp_path: Path) -> None:
 
 
 PROFILED = [name for name in PACKS if (bundled_rules.bundled(name) / "profiles").is_dir()]
-MIN_AGREEMENT = {"iso37107-2019": 0.53, "pas181": 0.0, "itu-y4904": 0.0}
-"""Issue 14's target is 0.95 per model; until the rules are brought to it, agreement must not
-fall below what was measured (the closing note of each change gives the figures)."""
+MIN_AGREEMENT = {"iso37107-2019": 0.95, "pas181": 0.95, "itu-y4904": 0.95}
+"""Issue 14's target: the rules agree with the profiles' auditors in at least 95 % of cases per
+model (measured: 94 of 96, 14 of 14, 16 of 16)."""
 
 
 @pytest.mark.parametrize("name", PROFILED)
@@ -108,3 +108,5 @@ def test_bundled_profiles_run_the_same_on_both_engines(
     on_reference = run_profiles(_rules(name), files, reference)
     assert on_durable == on_reference
     assert agreement(on_reference) >= MIN_AGREEMENT[name]
+    # Every remaining difference is written down, with the reason the rules read it otherwise.
+    assert [(r.characteristic, r.profile) for r in on_reference if not r.agrees and not r.difference] == []
