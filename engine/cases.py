@@ -34,7 +34,7 @@ from engine.errors import Problem, RulePackError
 from engine.evaluation import Evaluation, Inference, evaluate
 from engine.judging import JudgedRequirement, judge_every_requirement, judged_requirements
 from engine.rulepack import RulePack
-from engine.sourcemap import load_yaml
+from engine.sourcemap import characteristic_files
 from engine.sources import DigestIds, FixedClock
 from evidence_schemas.items import EvidenceItem
 from evidence_schemas.pack import Community, EvidencePack, Judgement, Rating, Verification
@@ -103,16 +103,7 @@ def load_cases(folder: Path) -> dict[str, CaseFile]:
     """Load every case file of a rule pack; raises :class:`RulePackError` on any problem."""
     problems: list[Problem] = []
     files: dict[str, CaseFile] = {}
-    for path in sorted((folder / CASES_DIR).glob("*.yaml")):
-        doc = load_yaml(path)
-        if doc.problems:
-            problems += doc.problems
-            continue
-        try:
-            case = CaseFile.model_validate(doc.data)
-        except ValidationError as exc:
-            problems += doc.validation_problems(exc)
-            continue
+    for doc, case in characteristic_files(folder / CASES_DIR, CaseFile, problems):
         for name, block in case.blocks.items():
             try:
                 _ITEM.validate_python(block_item(case, name, block), strict=True)
@@ -127,13 +118,6 @@ def load_cases(folder: Path) -> dict[str, CaseFile]:
                             problems.append(
                                 doc.problem(["levels", number, run_name], f"unknown block {name!r}")
                             )
-        if path.stem != case.characteristic:
-            problems.append(
-                doc.problem(
-                    ["characteristic"],
-                    f"file is named {path.stem!r}, must be {case.characteristic!r}",
-                )
-            )
         files[case.characteristic] = case
     if problems:
         raise RulePackError(problems)

@@ -36,7 +36,7 @@ from engine.evaluation import Inference, evaluate
 from engine.evidence import normalise
 from engine.judging import candidates, judged_requirements
 from engine.rulepack import RulePack
-from engine.sourcemap import load_yaml
+from engine.sourcemap import characteristic_files
 from engine.sources import DigestIds, FixedClock
 from evidence_schemas.items import EvidenceItem
 from evidence_schemas.pack import Community, EvidencePack, Judgement, Rating, Verification, cited_digest
@@ -100,19 +100,7 @@ def load_profiles(folder: Path) -> dict[str, ProfileFile]:
     every problem with file, line and field."""
     problems: list[Problem] = []
     files: dict[str, ProfileFile] = {}
-    for path in sorted((folder / PROFILES_DIR).glob("*.yaml")):
-        doc = load_yaml(path)
-        if doc.problems:
-            problems += doc.problems
-            continue
-        try:
-            loaded = ProfileFile.model_validate(doc.data)
-        except ValidationError as exc:
-            problems += doc.validation_problems(exc)
-            continue
-        if path.stem != loaded.characteristic:
-            message = f"file is named {path.stem!r}, must be {loaded.characteristic!r}"
-            problems.append(doc.problem(["characteristic"], message))
+    for doc, loaded in characteristic_files(folder / PROFILES_DIR, ProfileFile, problems):
         seen: set[str] = set()
         for index, profile in enumerate(loaded.profiles):
             where: list[str | int] = ["profiles", index]

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from engine.errors import Problem
 
@@ -72,6 +72,32 @@ def dotted(path: Sequence[str | int]) -> str:
         else:
             text += f".{part}" if text else str(part)
     return text
+
+
+FileModel = TypeVar("FileModel", bound=BaseModel)
+
+
+def characteristic_files(
+    folder: Path, model: type[FileModel], problems: list[Problem]
+) -> Iterator[tuple[SourceDoc, FileModel]]:
+    """Every ``*.yaml`` in ``folder`` that parses and validates as ``model``, with its source;
+    the problems of the others, and of files not named after their characteristic, go to
+    ``problems`` (cases and profiles beside the rules are read this way)."""
+    for path in sorted(folder.glob("*.yaml")):
+        doc = load_yaml(path)
+        if doc.problems:
+            problems += doc.problems
+            continue
+        try:
+            loaded = model.model_validate(doc.data)
+        except ValidationError as exc:
+            problems += doc.validation_problems(exc)
+            continue
+        named = getattr(loaded, "characteristic", None)  # the model's characteristic id
+        if path.stem != named:
+            message = f"file is named {path.stem!r}, must be {named!r}"
+            problems.append(doc.problem(["characteristic"], message))
+        yield doc, loaded
 
 
 def _read(path: Path, name: str) -> str | SourceDoc:

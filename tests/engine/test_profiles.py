@@ -110,3 +110,13 @@ def test_bundled_profiles_run_the_same_on_both_engines(
     assert agreement(on_reference) >= MIN_AGREEMENT[name]
     # Every remaining difference is written down, with the reason the rules read it otherwise.
     assert [(r.characteristic, r.profile) for r in on_reference if not r.agrees and not r.difference] == []
+
+
+def test_a_profile_file_is_named_after_its_characteristic(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, PROFILE.replace("READING", "fully"))
+    (folder / "profiles" / "1.5.3.yaml").rename(folder / "profiles" / "1.5.2.yaml")
+    with pytest.raises(RulePackError) as caught:
+        load_profiles(folder)
+    assert [(p.line, p.path, p.message) for p in caught.value.problems] == [
+        (1, "characteristic", "file is named '1.5.2', must be '1.5.3'")
+    ]
