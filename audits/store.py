@@ -23,7 +23,9 @@ the transaction of the change they record.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -228,6 +230,22 @@ def _is_read_only(connection: Connection) -> bool:
     return bool(connection.get_execution_options().get(_READ_ONLY, False))
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """``PRAGMA journal_mode = WAL``, waiting out another process's lock: SQLite answers the
+    switch with "database is locked" at once, without its busy handler, while another process
+    is creating and migrating a new store (measured: one of four processes opening a new store
+    together failed so). Waits at most the busy timeout, like any other writer."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _set_up_sqlite(engine: Engine) -> None:
     """Foreign keys, WAL, a busy timeout, and writers that take the write lock at BEGIN.
 
@@ -245,7 +263,7 @@ def _set_up_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         # The timeout first: switching to WAL needs a lock another process may hold.
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _switch_to_wal(cursor)
         # In WAL mode NORMAL syncs at checkpoints, not every commit: a killed process loses
         # nothing committed and the database stays consistent; only a power cut can drop the
         # last commits. It makes a commit several times cheaper.
