@@ -67,7 +67,12 @@ def judged_evidence(rules: RulePack, size: int) -> EvidencePack:
     (fully, citing what qualifies), so the judged path is measured, not skipped."""
     pack = evidence(size)
     judged = judge_every_requirement(
-        rules, pack, AS_OF, rating=lambda _: "fully", auditor="bench", reason="bench"
+        rules,
+        pack,
+        AS_OF,
+        decide=lambda _, qualifying: ("fully", qualifying),
+        auditor="bench",
+        reason="bench",
     )
     return pack.model_copy(update={"judgements": judged})
 

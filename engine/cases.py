@@ -31,11 +31,10 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from engine.catalogue import Strict
 from engine.errors import Problem, RulePackError
-from engine.evaluation import Evaluation, Inference, evaluate
+from engine.evaluation import Evaluation, Inference, evaluate_on
 from engine.judging import JudgedRequirement, judge_every_requirement, judged_requirements
 from engine.rulepack import RulePack
 from engine.sourcemap import characteristic_files
-from engine.sources import DigestIds, FixedClock
 from evidence_schemas.items import EvidenceItem
 from evidence_schemas.pack import Community, EvidencePack, Judgement, Rating, Verification
 from evidence_schemas.reader import pack_digest
@@ -169,15 +168,15 @@ def _judgements(case: CaseFile, run: Run, rules: RulePack, pack: EvidencePack) -
     """The run's auditor: each judged requirement rated as the run says (default fully), citing
     the items that meet its conditions; none where no item does."""
 
-    def rating(requirement: JudgedRequirement) -> Rating | None:
+    def decide(requirement: JudgedRequirement, qualifying: list[str]) -> tuple[Rating, list[str]] | None:
         node_id = requirement.requirement.id
-        return None if node_id in run.unjudged else run.ratings.get(node_id, "fully")
+        return None if node_id in run.unjudged else (run.ratings.get(node_id, "fully"), qualifying)
 
     return judge_every_requirement(
         rules.only(case.characteristic),
         pack,
         case.as_of,
-        rating=rating,
+        decide=decide,
         auditor="Case Auditor",
         reason="case run",
     )
@@ -228,13 +227,4 @@ def run_case(
 def evaluate_run(rules: RulePack, case: CaseFile, run: Run, inference: Inference) -> Evaluation:
     """Evaluate one run (deterministic: fixed clock, digest ids)."""
     pack = case_pack(case, run, rules)
-    digest = pack_digest(pack)
-    return evaluate(
-        rules,
-        pack,
-        digest,
-        as_of=case.as_of,
-        clock=FixedClock.at_date(case.as_of),
-        ids=DigestIds(digest),
-        inference=inference,
-    )
+    return evaluate_on(rules, pack, pack_digest(pack), case.as_of, inference)

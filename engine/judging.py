@@ -97,33 +97,30 @@ def candidates(evidence: Evidence, requirement: JudgedRequirement) -> Candidates
     return Candidates(requirement, items, machine)
 
 
+Decide = Callable[[JudgedRequirement, list[str]], tuple[Rating, list[str]] | None]
+"""Given a requirement and the ids of the items that meet its conditions, the rating and the items
+to cite (None: left unjudged)."""
+
+
 def judge_every_requirement(
-    rules: RulePack,
-    pack: EvidencePack,
-    as_of: dt.date,
-    *,
-    rating: Callable[[JudgedRequirement], Rating | None],
-    most_cited: int | None = None,
-    auditor: str,
-    reason: str,
+    rules: RulePack, pack: EvidencePack, as_of: dt.date, *, decide: Decide, auditor: str, reason: str
 ) -> list[Judgement]:
-    """An auditor who judges every requirement of ``rules`` that has an item to cite, citing the
-    items that meet its conditions (at most ``most_cited``, in id order) and rating each as
-    ``rating`` says (None: left unjudged). For cases, benchmarks and tests of thin evidence, where
-    the point is the rules' or the engine's behaviour, not an auditor's reading."""
+    """An auditor who judges every requirement of ``rules`` that has an item to cite, as
+    ``decide`` says, the day before ``as_of``. For cases, profiles, benchmarks and tests of thin
+    evidence, where the point is the rules' or the engine's behaviour."""
     evidence = normalise(pack, as_of)
     by_id = {item.id: item for item in pack.items}
     found = []
     for requirement in judged_requirements(rules):
-        given = rating(requirement)
-        cited = [c.id for c in candidates(evidence, requirement).items if c.status == "qualifies"]
-        cited = cited[:most_cited] if most_cited is not None else cited
-        if given is None or not cited:
+        qualifying = [c.id for c in candidates(evidence, requirement).items if c.status == "qualifies"]
+        decided = decide(requirement, qualifying) if qualifying else None
+        if decided is None:
             continue
+        rating, cited = decided
         found.append(
             Judgement(
                 requirement=requirement.key,
-                rating=given,
+                rating=rating,
                 cites=cited,
                 cited_digest=cited_digest(by_id[i] for i in cited),
                 method="document_review",

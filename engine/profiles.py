@@ -32,14 +32,12 @@ from pydantic import Field, TypeAdapter, ValidationError
 
 from engine.catalogue import Strict
 from engine.errors import Problem, RulePackError
-from engine.evaluation import Inference, evaluate
-from engine.evidence import normalise
-from engine.judging import candidates, judged_requirements
+from engine.evaluation import Inference, evaluate_on
+from engine.judging import JudgedRequirement, judge_every_requirement
 from engine.rulepack import RulePack
 from engine.sourcemap import characteristic_files
-from engine.sources import DigestIds, FixedClock
 from evidence_schemas.items import EvidenceItem
-from evidence_schemas.pack import Community, EvidencePack, Judgement, Rating, Verification, cited_digest
+from evidence_schemas.pack import Community, EvidencePack, Judgement, Rating, Verification
 from evidence_schemas.reader import pack_digest
 
 PROFILES_DIR = "profiles"
@@ -163,31 +161,19 @@ def profile_judgements(
     """The profile's auditor judges each requirement that asks for it by the readings of the
     items that meet its conditions: it cites those read fully or largely (rating fully when all
     are read fully, else largely); where none is, it cites them all and gives the best reading."""
-    evidence = normalise(pack, profile.as_of)
-    by_id = {item.id: item for item in pack.items}
-    found = []
-    for requirement in judged_requirements(rules.only(file.characteristic)):
-        qualifying = [c.id for c in candidates(evidence, requirement).items if c.status == "qualifies"]
-        if not qualifying:
-            continue
+
+    def decide(requirement: JudgedRequirement, qualifying: list[str]) -> tuple[Rating, list[str]]:
         read = {i: profile.reading(i, requirement.level) for i in qualifying}
         cited = [i for i in qualifying if read[i] in _SATISFIED] or qualifying
         rating = min((read[i] for i in cited), key=_ORDER.index)
         if rating == "fully" and any(read[i] == "largely" for i in cited):
             rating = "largely"
-        found.append(
-            Judgement(
-                requirement=requirement.key,
-                rating=rating,
-                cites=cited,
-                cited_digest=cited_digest(by_id[i] for i in cited),
-                method="document_review",
-                reason="profile reading",
-                auditor="Profile Auditor",
-                date=profile.as_of - dt.timedelta(days=1),
-            )
-        )
-    return found
+        return rating, cited
+
+    return judge_every_requirement(
+        rules.only(file.characteristic), pack, profile.as_of, decide=decide,
+        auditor="Profile Auditor", reason="profile reading",
+    )  # fmt: skip
 
 
 def run_profiles(rules: RulePack, files: dict[str, ProfileFile], inference: Inference) -> list[ProfileResult]:
@@ -199,16 +185,7 @@ def run_profiles(rules: RulePack, files: dict[str, ProfileFile], inference: Infe
         part = rules.only(cid)
         for profile in file.profiles:
             pack = profile_pack(file, profile, rules)
-            digest = pack_digest(pack)
-            evaluation = evaluate(
-                part,
-                pack,
-                digest,
-                as_of=profile.as_of,
-                clock=FixedClock.at_date(profile.as_of),
-                ids=DigestIds(digest),
-                inference=inference,
-            )
+            evaluation = evaluate_on(part, pack, pack_digest(pack), profile.as_of, inference)
             result = next(c for c in evaluation.result.characteristics if c.id == cid)
             verified = result.verified_level or 0
             results.append(ProfileResult(cid, profile.id, profile.expected, verified, profile.difference))
