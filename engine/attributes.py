@@ -17,13 +17,24 @@ Python writes 0.00001.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from evidence_schemas.items import KIND_MODELS, DatedValue, Governance, Kpi
+from evidence_schemas.items import (
+    KIND_MODELS,
+    DatedValue,
+    Document,
+    Governance,
+    Kpi,
+    Members,
+    Platform,
+    Programme,
+)
+from evidence_schemas.pack import LINKS
 from evidence_schemas.shapes import ListOf, Record, Scalar, shape_of
 
 AttrType = Literal["string", "number", "boolean", "date", "list", "object"]
@@ -63,6 +74,20 @@ KPI_GAINS = ("baseline", "target", "final_target", "level_2", "level_3", "level_
 its final target, and the targets of its ITU-T Y.4904 performance-matrix row."""
 
 
+TYPE_FIELDS = ("doc_type", "engagement_type", "platform_type")
+"""The fields that say which sort of item of a kind it is."""
+
+
+def sorts_of(item: BaseModel) -> tuple[str, ...]:
+    """What an item is, as a link's ``.types`` reports it: its kind, its type, and for a document
+    every sort it also serves as."""
+    fields = type(item).model_fields
+    sorts = {_kind(item), *(str(getattr(item, name)) for name in TYPE_FIELDS if name in fields)}
+    if isinstance(item, Document):
+        sorts.update(item.also_serves)
+    return tuple(sorted(sorts))
+
+
 @cache
 def catalogue() -> dict[str, dict[str, Attribute]]:
     """Evidence kind -> attribute path -> attribute. Computed once from the static models."""
@@ -74,8 +99,37 @@ def catalogue() -> dict[str, dict[str, Attribute]]:
             attrs["latest"] = Attribute("latest", "object", derived=True)
             attrs["latest.value"] = Attribute("latest.value", "number", derived=True)
             attrs["latest.date"] = Attribute("latest.date", "date", derived=True)
+        if model is Document:
+            types = attrs["doc_type"].values
+            attrs["serves"] = Attribute("serves", "list", types, "string", derived=True)
+        for link in LINKS:
+            if link in attrs:
+                attrs[link + ".types"] = Attribute(
+                    link + ".types", "list", _all_sorts(), "string", derived=True
+                )
+        path = _SECTOR_LISTS.get(kind)
+        if path is not None:
+            attrs[path] = Attribute(path, "list", tuple(Members.model_fields), "string", derived=True)
+            attrs[path + ".count"] = Attribute(path + ".count", "number", derived=True)
+        if model is Platform:
+            attrs["datasets.open.count"] = Attribute("datasets.open.count", "number", derived=True)
+            attrs["datasets.licences"] = Attribute("datasets.licences", "list", None, "string", derived=True)
         result[kind] = dict(sorted(attrs.items()))
     return result
+
+
+_SECTOR_LISTS = {"programme": "partners.sectors", "governance": "members.sectors"}
+"""Derived lists of sectors: a programme's partners' sectors, a body's members' sectors."""
+
+
+@cache
+def _all_sorts() -> tuple[str, ...]:
+    sorts = set(KIND_MODELS)
+    for model in KIND_MODELS.values():
+        for name in TYPE_FIELDS:
+            if name in model.model_fields:
+                sorts.update(get_args(model.model_fields[name].annotation))
+    return tuple(sorted(sorts))
 
 
 def _collect(record: Record, prefix: str, attrs: dict[str, Attribute]) -> None:
@@ -109,14 +163,20 @@ def _scalar(shape: Scalar) -> tuple[AttrType, tuple[str | int, ...] | None]:
 # --- normalised values ----------------------------------------------------------------------
 
 
-def item_values(item: BaseModel, as_of: dt.date) -> dict[str, Value]:
+def item_values(
+    item: BaseModel, as_of: dt.date, linked: Mapping[str, tuple[str, ...]] | None = None
+) -> dict[str, Value]:
     """Attribute path -> normalised value for one item; absent attributes are left out.
 
     Dates are day numbers (``date.toordinal()``); ``age:<path>`` holds each date's age in days
     on ``as_of``; ``gain:<what>`` holds a KPI's direction-aware gain (positive is better).
+    ``linked`` maps the ids of the items that are evidence on ``as_of`` (not excluded, not
+    rejected) to what they are (:func:`sorts_of`): a link counts, in ``<link>.count`` and
+    ``<link>.types``, only when it reaches one of them.
     """
     values: dict[str, Value] = {}
     _flatten(item, "", values)
+    _derived_values(item, linked or {}, values)
     if isinstance(item, Kpi):
         _kpi_values(item, as_of, values)
     if isinstance(item, Governance):
@@ -134,6 +194,33 @@ def item_values(item: BaseModel, as_of: dt.date) -> dict[str, Value]:
     if isinstance(start, int) and start <= today and "period.end" not in values:
         values["age:period.end"] = 0
     return values
+
+
+def _derived_values(item: BaseModel, linked: Mapping[str, tuple[str, ...]], values: dict[str, Value]) -> None:
+    if isinstance(item, Document):
+        values["serves"] = tuple(sorted({item.doc_type, *item.also_serves}))
+    fields = type(item).model_fields  # getattr on a field a model lacks is slow in pydantic
+    for link in LINKS:
+        if link not in fields:
+            continue
+        targets = getattr(item, link)
+        values.pop(link + ".count", None)
+        reached = [linked[t] for t in targets if t in linked]
+        if reached:
+            values[link + ".count"] = fixed(len(reached))
+            values[link + ".types"] = tuple(sorted({sort for sorts in reached for sort in sorts}))
+    if isinstance(item, Programme) and item.partners:
+        sectors = tuple(sorted({p.sector for p in item.partners}))
+        values["partners.sectors"] = sectors
+        values["partners.sectors.count"] = fixed(len(sectors))
+    if isinstance(item, Governance):
+        seated = tuple(name for name in Members.model_fields if getattr(item.members, name) > 0)
+        if seated:
+            values["members.sectors"] = seated
+            values["members.sectors.count"] = fixed(len(seated))
+    if isinstance(item, Platform) and item.datasets:
+        values["datasets.open.count"] = fixed(sum(d.open for d in item.datasets))
+        values["datasets.licences"] = tuple(sorted({d.licence for d in item.datasets}))
 
 
 def _governance_values(body: Governance, as_of: dt.date, values: dict[str, Value]) -> None:

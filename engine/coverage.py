@@ -3,6 +3,7 @@ predicates, how many need an auditor's judgement, and the evidence kinds used.""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from engine.rulepack import RulePack
@@ -61,19 +62,19 @@ def coverage(pack: RulePack) -> list[CoverageRow]:
     return rows
 
 
-TYPE_ATTRIBUTES = frozenset({"doc_type", "engagement_type", "platform_type", "programme_type"})
+TYPE_ATTRIBUTES = frozenset({"doc_type", "engagement_type", "platform_type", "serves"})
 """The attributes that only say which sort of item of a kind it is."""
 
 
 def kind_only(rule: EvidenceRule) -> bool:
     """Whether a predicate checks nothing beyond an item's kind and type: any item of the right
     sort, accepted as authentic, meets it (what issue 14 holds to at most 10 % of requirements)."""
-    return (
-        set(rule.where) <= TYPE_ATTRIBUTES
-        and not rule.every
-        and rule.min_count == 1
-        and rule.max_age_days is None
-    )
+    return sort_only(rule.where, rule.every, rule.min_count, rule.max_age_days)
+
+
+def sort_only(where: Iterable[str], every: Iterable[str], min_count: object, max_age_days: object) -> bool:
+    """:func:`kind_only` over a predicate's parts, for checks that read a rule file's raw YAML."""
+    return set(where) <= TYPE_ATTRIBUTES and not list(every) and min_count == 1 and max_age_days is None
 
 
 def kind_only_share(pack: RulePack) -> tuple[int, int]:

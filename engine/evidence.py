@@ -13,14 +13,14 @@ Each item is evaluated only for the characteristics it is offered for.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from engine.attributes import Value, item_values
+from engine.attributes import Value, item_values, sorts_of
 from engine.outcomes import JudgementFacts
-from evidence_schemas.items import EvidenceItem
-from evidence_schemas.pack import EvidencePack, Judgement, Verification, cited_digest
+from evidence_schemas.items import Commitment, EvidenceItem
+from evidence_schemas.pack import LINKS, EvidencePack, Judgement, Verification, cited_digest
 
 Verdict = Literal["accepted", "rejected"]
 
@@ -71,12 +71,13 @@ def normalise(pack: EvidencePack, as_of: dt.date) -> Evidence:
     verdicts = latest_verdicts(pack.verifications, as_of)
     routed: dict[str, list[ItemFacts]] = {}
     excluded = []
+    linked = linkable(pack.items, as_of, verdicts)
     for item in sorted(pack.items, key=lambda i: i.id):
         future = not_yet(item, as_of)
         if future is not None:
             excluded.append(Exclusion(item.id, f"{future}, after the assessment date"))
             continue
-        facts = ItemFacts(item.id, item.kind, item_values(item, as_of), verdicts.get(item.id))
+        facts = ItemFacts(item.id, item.kind, item_values(item, as_of, linked), verdicts.get(item.id))
         for characteristic in item.offered_for:
             routed.setdefault(characteristic, []).append(facts)
     judgements = latest_judgements(pack, as_of, {e.id for e in excluded}, excluded)
@@ -86,6 +87,31 @@ def normalise(pack: EvidencePack, as_of: dt.date) -> Evidence:
         tuple(excluded),
         judgements,
     )
+
+
+def linkable(
+    items: Iterable[EvidenceItem], as_of: dt.date, verdicts: Mapping[str, Verdict]
+) -> dict[str, tuple[str, ...]]:
+    """The items a link may reach on ``as_of`` (evidence then, not rejected), and what each is: a
+    plan based on an assessment the auditor rejected is not based on evidence. Empty when no item
+    links to another, which spares packs without links the cost."""
+    items = list(items)
+    if not any(links_of(item) for item in items):
+        return {}
+    return {
+        item.id: sorts_of(item)
+        for item in items
+        if not_yet(item, as_of) is None and verdicts.get(item.id) != "rejected"
+    }
+
+
+def links_of(item: EvidenceItem) -> list[str]:
+    """Every id an item, or what a commitment promises or updates, links to."""
+    fields = type(item).model_fields  # getattr on a field a model lacks is slow in pydantic
+    found = [target for link in LINKS if link in fields for target in getattr(item, link)]
+    if isinstance(item, Commitment):
+        found += [target for promised in [*item.promises, *item.updates] for target in links_of(promised)]
+    return found
 
 
 def not_yet(item: EvidenceItem, as_of: dt.date) -> str | None:

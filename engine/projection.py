@@ -5,7 +5,9 @@ months of it, and not rejected by an auditor. Its promised evidence then joins t
 if delivered: each promised item is read as at the commitment's due date (so its own dates and
 freshness are those of delivery) and carries the auditor's verdict on the commitment, since
 what the auditor checked is that the plan is real. Existing evidence is judged as it stands on
-the assessment date. Only characteristics that receive promised evidence can change.
+the assessment date. A commitment may also change items that exist (put these KPIs on a public dashboard): the
+changed version, read as at the due date and carrying the verdict on the commitment, stands in
+the item's place. Only characteristics that receive promised or changed evidence can change.
 
 Promised evidence cannot be judged before it exists. Where a requirement needs the auditor's
 judgement, the projection counts a promised item that meets the requirement's conditions as if
@@ -18,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from engine.attributes import item_values
-from engine.evidence import Evidence, ItemFacts, latest_verdicts
+from engine.attributes import item_values, sorts_of
+from engine.evidence import Evidence, ItemFacts, latest_verdicts, linkable
 from engine.judging import candidates, judged_requirements
 from engine.outcomes import JudgementFacts
 from engine.rulepack import RulePack
@@ -51,28 +53,41 @@ class Projection:
 
 
 def project(pack: EvidencePack, current: Evidence) -> Projection:
-    """Add the promised evidence of every qualifying commitment to ``current``."""
+    """Add the promised evidence of every qualifying commitment to ``current``, and put the
+    changed version of every item a qualifying commitment changes in the item's place."""
     as_of = current.as_of
     verdicts = latest_verdicts(pack.verifications, as_of)
     routed = {cid: list(items) for cid, items in current.by_characteristic.items()}
     counted: dict[str, set[str]] = {}
     promised_by: dict[str, str] = {}
     left_out = []
+    qualifying = []
     for item in sorted(pack.items, key=lambda i: i.id):
-        if not isinstance(item, Commitment) or not item.promises:
+        if not isinstance(item, Commitment) or not (item.promises or item.updates):
             continue
         reason = _why_not(item, as_of, verdicts.get(item.id))
-        if reason is not None:
+        if reason is None:
+            qualifying.append(item)
+        else:
             left_out.append((item.id, reason))
-            continue
-        for promised in sorted(item.promises, key=lambda p: p.id):
-            facts = ItemFacts(
-                promised.id, promised.kind, item_values(promised, item.due), verdicts.get(item.id)
-            )
-            promised_by[promised.id] = item.id
+    # Links from promised or changed items may reach one another as well as today's evidence.
+    linked = linkable(pack.items, as_of, verdicts)
+    for commitment in qualifying:
+        linked.update((p.id, sorts_of(p)) for p in [*commitment.promises, *commitment.updates])
+    for commitment in qualifying:
+        changed = {item.id for item in commitment.updates}
+        for cid, items in routed.items():
+            kept = [f for f in items if f.id not in changed]
+            if len(kept) < len(items):
+                routed[cid] = kept
+                counted.setdefault(cid, set()).add(commitment.id)
+        for promised in sorted([*commitment.promises, *commitment.updates], key=lambda p: p.id):
+            values = item_values(promised, commitment.due, linked)
+            facts = ItemFacts(promised.id, promised.kind, values, verdicts.get(commitment.id))
+            promised_by[promised.id] = commitment.id
             for characteristic in promised.offered_for:
                 routed.setdefault(characteristic, []).append(facts)
-                counted.setdefault(characteristic, set()).add(item.id)
+                counted.setdefault(characteristic, set()).add(commitment.id)
     evidence = Evidence(
         as_of,
         {cid: tuple(sorted(items, key=lambda f: f.id)) for cid, items in sorted(routed.items())},

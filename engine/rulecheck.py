@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from engine.attributes import MAX_MAGNITUDE, Attribute, catalogue
+from engine.coverage import sort_only
 from engine.errors import Problem
 from engine.sourcemap import SourceDoc
 from engine.spec import COMPARANDS, OPERATORS
@@ -233,6 +234,7 @@ def _check_evidence(rule: dict[str, Any], path: Path_, doc: SourceDoc) -> list[P
     if rule.get("judgement") is not None and rule.get("accepted") is not True:
         # A judgement may only cite items an auditor accepted (issue 13): say so in the rule.
         problems.append(doc.problem([*path, "accepted"], "a judged requirement must set accepted: true"))
+    problems += _check_kind_only(rule, path, doc)
     age_of = rule.get("age_of", "collected")
     if isinstance(age_of, str) and (age_of not in attrs or attrs[age_of].type != "date"):
         dates = ", ".join(p for p, a in attrs.items() if a.type == "date")
@@ -240,6 +242,25 @@ def _check_evidence(rule: dict[str, Any], path: Path_, doc: SourceDoc) -> list[P
             doc.problem([*path, "age_of"], f"{age_of!r} is not a date of {kind} evidence (dates: {dates})")
         )
     return problems
+
+
+def _check_kind_only(rule: dict[str, Any], path: Path_, doc: SourceDoc) -> list[Problem]:
+    """A predicate any item of the right sort meets must say why no attribute can carry its cell
+    (issue 14), and only such a predicate may."""
+    where, every = rule.get("where") or {}, rule.get("every") or {}
+    if not isinstance(where, dict) or not isinstance(every, dict):
+        return []
+    bare = sort_only(where, every, rule.get("min_count", 1), rule.get("max_age_days"))
+    because = rule.get("kind_only_because")
+    if bare and because is None:
+        message = (
+            "checks nothing beyond the item's kind and type: test an attribute that carries the cell, "
+            "or say in kind_only_because why none can"
+        )
+        return [doc.problem([*path, "kind"], message)]
+    if not bare and because is not None:
+        return [doc.problem([*path, "kind_only_because"], "the predicate checks more than the kind and type")]
+    return []
 
 
 def operator_problem(attr: Attribute, op: str, operand: Any, kind: str) -> str | None:

@@ -123,6 +123,13 @@ class EvidenceRule(Strict):
     judgement: JudgementSpec | None = Field(
         default=None, description="The auditor's judgement this requirement needs, with its question."
     )
+    kind_only_because: str | None = Field(
+        default=None,
+        min_length=20,
+        exclude_if=lambda value: value is None,
+        description="Required exactly when the predicate checks nothing beyond the item's kind and "
+        "type (engine.coverage.kind_only): why no attribute of the evidence can carry the cell.",
+    )
 
 
 class Requirement(Strict):

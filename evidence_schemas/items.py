@@ -10,17 +10,57 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from evidence_schemas.common import Approval, Count, ItemBase, Money, Number, Schema, ShortText, Url
+from evidence_schemas.common import (
+    Approval,
+    Count,
+    EvidenceId,
+    ItemBase,
+    Money,
+    Number,
+    Schema,
+    ShortText,
+    Url,
+)
 
 OutcomeArea = Literal["economic", "social", "environmental"]
 Scope = Literal["single_service", "business_unit", "administration_wide", "city_wide"]
 """How far something reaches: one service or project, one business unit, the whole city
 administration, or the city with its partners."""
 Sector = Literal["local_government", "other_public", "private", "civil_society", "academia"]
+DocType = Literal[
+    "vision_strategy",
+    "plan",
+    "policy",
+    "business_case",
+    "progress_report",
+    "minutes",
+    "procedure",
+    "assessment",
+    "evaluation",
+    "framework",
+]
+
+
+def _optional_list(description: str, max_length: int = 1000) -> Any:
+    """A list field that is left out of the canonical form when empty, so packs written before the
+    field existed (and their digests, which results, engagement versions and certificates pin)
+    read the same as before."""
+    return Field(
+        default_factory=list,
+        max_length=max_length,
+        exclude_if=lambda value: not value,
+        description=description,
+    )
+
+
+def _links(description: str) -> Any:
+    return _optional_list(description + " Ids of items in the same pack.", max_length=1000)
+
+
 LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)]
 Sdg = Annotated[int, Field(ge=1, le=17)]
 
@@ -47,18 +87,7 @@ class Document(ItemBase):
     """A strategy, plan, policy, business case, report, minutes, procedure or evaluation."""
 
     kind: Literal["document"] = Field(description="Evidence kind.")
-    doc_type: Literal[
-        "vision_strategy",
-        "plan",
-        "policy",
-        "business_case",
-        "progress_report",
-        "minutes",
-        "procedure",
-        "assessment",
-        "evaluation",
-        "framework",
-    ] = Field(
+    doc_type: DocType = Field(
         description="What sort of document it is; 'plan' covers roadmaps; 'assessment' looks at "
         "risks or needs before acting, 'evaluation' at the effect of policies or investments after; "
         "'framework' is a standard the city applies (competency framework, enterprise architecture)."
@@ -75,6 +104,30 @@ class Document(ItemBase):
     languages: list[LanguageTag] = Field(
         default_factory=list, max_length=50, description="Languages it is available in (BCP 47 tags)."
     )
+    also_serves: list[DocType] = _optional_list(
+        "Other sorts of document it is as well: a strategy that contains its own needs assessment "
+        "and action plan also serves as 'assessment' and 'plan'. Rules asking for a sort of document "
+        "read the derived 'serves' (doc_type and also_serves).",
+        max_length=10,
+    )
+    target_groups: list[ShortText] = _optional_list(
+        "Groups the document sets out to reach, e.g. 'older residents', 'small businesses'.", max_length=100
+    )
+    based_on: list[EvidenceId] = _links("Items it rests on, e.g. the assessment a plan is based on.")
+    reports_on: list[EvidenceId] = _links(
+        "Items it reports on, e.g. the KPIs of a strategy a progress report covers."
+    )
+    evaluates: list[EvidenceId] = _links(
+        "Items it evaluates, e.g. the programme or policy an evaluation judges."
+    )
+
+    @model_validator(mode="after")
+    def _serves_others(self) -> Document:
+        if self.doc_type in self.also_serves:
+            raise ValueError(f"also_serves repeats the doc_type '{self.doc_type}'")
+        if len(set(self.also_serves)) != len(self.also_serves):
+            raise ValueError("also_serves lists a sort twice")
+        return self
 
 
 # --- KPI records -------------------------------------------------------------------------
@@ -254,8 +307,18 @@ class Engagement(ItemBase):
 
     kind: Literal["engagement"] = Field(description="Evidence kind.")
     engagement_type: Literal[
-        "consultation", "co_design", "feedback_channel", "public_report", "network_exchange"
-    ] = Field(description="What sort of engagement.")
+        "consultation",
+        "co_design",
+        "feedback_channel",
+        "public_report",
+        "network_exchange",
+        "standing_programme",
+        "social_media",
+    ] = Field(
+        description="What sort of engagement; 'standing_programme' is a standing programme of "
+        "engagement (a residents' panel, a citizens' assembly meeting through the year), "
+        "'social_media' participation through the city's social-media channels."
+    )
     scope: Scope | None = Field(default=None, description="How far the engagement reaches.")
     groups_reached: list[Sector] = Field(
         default_factory=list, max_length=5, description="Stakeholder sectors reached."
@@ -292,7 +355,8 @@ class Platform(ItemBase):
         "asset_register",
         "digital_model",
         "management_information",
-    ] = Field(description="What sort of platform.")
+        "public_dashboard",
+    ] = Field(description="What sort of platform; 'public_dashboard' shows indicators to anyone.")
     scope: Scope = Field(description="How far it reaches.")
     public: bool = Field(description="Open to the public.")
     open_standards: list[ShortText] = Field(
@@ -302,6 +366,10 @@ class Platform(ItemBase):
     apis: list[ShortText] = Field(default_factory=list, max_length=1000, description="APIs offered.")
     realtime_feeds: list[ShortText] = Field(
         default_factory=list, max_length=10000, description="Real-time data feeds it carries."
+    )
+    displays: list[EvidenceId] = _links("KPI records it shows (a dashboard).")
+    target_groups: list[ShortText] = _optional_list(
+        "Groups the service sets out to reach, e.g. 'residents without internet at home'.", max_length=100
     )
 
 
@@ -343,11 +411,20 @@ class Commitment(ItemBase):
         description="The evidence delivering the commitment will produce; in the two-year "
         "projection it counts as if it existed (approved, funded, due within 24 months).",
     )
+    updates: list[PromisedItem] = _optional_list(
+        "Existing items as delivering the commitment will leave them (put these KPIs on a public "
+        "dashboard): each has the id and kind of an item already in the pack and, in the two-year "
+        "projection, stands in its place.",
+        max_length=100,
+    )
 
     @model_validator(mode="after")
     def _promises_are_plans(self) -> Commitment:
-        if any(item.attachments for item in self.promises):
+        if any(item.attachments for item in [*self.promises, *self.updates]):
             raise ValueError("promised evidence does not exist yet, so it has no attachments")
+        changed = [item.id for item in self.updates]
+        if len(set(changed)) != len(changed):
+            raise ValueError("updates lists one item twice")
         return self
 
 

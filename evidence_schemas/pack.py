@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from engine.canonical import digest_of
 from evidence_schemas.common import CharacteristicId, EvidenceId, LongText, Schema, ShortText
-from evidence_schemas.items import EvidenceItem
+from evidence_schemas.items import Commitment, EvidenceItem
 
 
 class Verification(Schema):
@@ -80,6 +80,43 @@ class Judgement(Schema):
     )
 
 
+LINKS = {"based_on": None, "reports_on": None, "evaluates": None, "displays": "kpi"}
+"""Link fields between items -> the kind they must point to (None: any kind)."""
+
+
+def _link_problems(items: list[EvidenceItem]) -> list[str]:
+    """Links that point nowhere, at the item itself or at the wrong kind, and commitment updates
+    that name no existing item of their kind (or one another commitment already updates)."""
+    kinds = {item.id: item.kind for item in items}
+    promised = [p for item in items if isinstance(item, Commitment) for p in item.promises]
+    kinds.update((p.id, p.kind) for p in promised)
+    problems = []
+    changes = [(c, item) for c in items if isinstance(c, Commitment) for item in c.updates]
+    for holder in [*items, *promised, *(item for _, item in changes)]:
+        for field, kind in LINKS.items():
+            for target in getattr(holder, field, ()):
+                if target == holder.id:
+                    problems.append(f"item {holder.id}: {field} names the item itself")
+                elif target not in kinds:
+                    problems.append(f"item {holder.id}: {field} names {target}, which is not in the pack")
+                elif kind is not None and kinds[target] != kind:
+                    problems.append(
+                        f"item {holder.id}: {field} names {target}, a {kinds[target]}, not a {kind}"
+                    )
+    changed: dict[str, str] = {}
+    existing = {item.id: item.kind for item in items}
+    for commitment, item in changes:
+        if existing.get(item.id) in (None, "commitment"):
+            problems.append(f"commitment {commitment.id} updates {item.id}, which is not an existing item")
+        elif existing[item.id] != item.kind:
+            problems.append(
+                f"commitment {commitment.id} updates {item.id}, a {existing[item.id]}, as a {item.kind}"
+            )
+        elif changed.setdefault(item.id, commitment.id) != commitment.id:
+            problems.append(f"commitments {changed[item.id]} and {commitment.id} both update {item.id}")
+    return problems
+
+
 def cited_digest(items: Iterable[EvidenceItem]) -> str:
     """Digest binding a judgement to the items it cites, as they were: their canonical JSON by id."""
     return digest_of({item.id: item.model_dump(mode="json") for item in sorted(items, key=lambda i: i.id)})
@@ -140,6 +177,7 @@ class EvidencePack(Schema):
         duplicates = sorted(i for i, n in Counter(ids + promised).items() if n > 1)
         if duplicates:
             problems.append(f"duplicate item ids: {', '.join(duplicates)}")
+        problems += _link_problems(self.items)
         unknown = sorted({v.evidence_id for v in self.verifications} - set(ids))
         if unknown:
             problems.append(f"verifications of items not in the pack: {', '.join(unknown)}")

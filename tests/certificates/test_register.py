@@ -432,7 +432,7 @@ def _public_entry(number: str, status: str, **changes: Any) -> dict[str, Any]:
         "scheme": "assay-mmssc",
         "standard": "ISO/TS 37107:2019",
         "characteristics": 32,
-        "dimensions": [{"id": d, "level": 2} for d in ("1", "2", "3", "4")],
+        "dimensions": [{"id": d, "level": level} for d, level in (("1", 2), ("2", 2), ("3", 2), ("4", 1))],
         "assessed_on": "2026-06-30",
         "issued_on": "2026-07-15",
         "expires_on": "2029-07-14",

@@ -59,11 +59,11 @@ def test_plan_prints_markdown_with_actions_standards_and_on_target(
     )
     on_target = text.split("## On target\n", 1)[1]
     assert (
-        "| 4.2 Preservation and improvement of environment | 3 | 3 (the target and the community's claim) |"
+        "| 2.2.2 Growing the market for re-use of city data | 3 | 3 (the target and the community's claim) |"
         in on_target
     )
-    assert "### 4.2 " not in text
-    assert "### 4.1 Attractiveness: level 3 -> goal 4 (the community's claim)" in text
+    assert "### 2.2.2 " not in text
+    assert "### 4.1 Attractiveness: level 1 -> goal 4 (the community's claim)" in text
     assert text.index("## Dimension 1 ") < text.index("### 1.1.1 ") < text.index("## Dimension 4 ")
 
 

@@ -179,7 +179,9 @@ def _overloaded(count: int, where: str = "kind: governance, where: {{members.pri
         + (
             requirements
             if n == 2
-            else f"      - {{id: d{n}, summary: {{en: a, zh: 甲}}, evidence: {{kind: document}}}}\n"
+            # min_count 2: a predicate any single document meets would need kind_only_because
+            else f"      - {{id: d{n}, summary: {{en: a, zh: 甲}}, "
+            "evidence: {kind: document, min_count: 2}}\n"
         )
         for n in (2, 3, 4, 5)
     )
@@ -242,7 +244,9 @@ def test_a_characteristic_over_the_rule_limit_is_rejected_at_load(tmp_path: Path
     folder = tmp_path / "pack"
     (folder / "characteristics").mkdir(parents=True)
     (folder / "model.yaml").write_bytes((bundled_rules.bundled() / "model.yaml").read_bytes())
-    text = _overloaded(170, "kind: document, where: {{doc_type: {{equals: plan}}}}")
+    text = _overloaded(
+        170, "kind: document, where: {{doc_type: {{equals: plan}}, approval: {{exists: true}}}}"
+    )
     (folder / "characteristics" / "1.5.2.yaml").write_text(text, encoding="utf-8")
     spec = CharacteristicRules.model_validate(yaml.safe_load(text))
     assert ruleset_size(spec) == len(compile_characteristic(spec).rules) == 3 * 170 + 3 * 3 + 4 + 9

@@ -193,6 +193,7 @@ levels:
         summary: {en: An effective body, zh: 有效的机构}
         evidence:
           kind: governance
+          where: {authority: {one_of: [oversight, decision_making]}}
           %s
 """
 
@@ -201,7 +202,7 @@ def test_the_loader_refuses_a_judgement_without_its_question_or_on_unaccepted_it
     evidence = "levels[2].requirements[0].evidence"
     missing_question = JUDGED_RULE % "accepted: true\n          judgement: {}"
     assert _evidence_problems(_pack_with(tmp_path / "a", {"1.2.2.yaml": missing_question})) == [
-        ("1.2.2.yaml", 12, f"{evidence}.judgement.question", "required field is missing")
+        ("1.2.2.yaml", 13, f"{evidence}.judgement.question", "required field is missing")
     ]
     unaccepted = JUDGED_RULE % "judgement: {question: {en: Is it?, zh: 是吗}}"
     assert _evidence_problems(_pack_with(tmp_path / "b", {"1.2.2.yaml": unaccepted})) == [

@@ -106,8 +106,8 @@ def test_goals_split_characteristics_into_actions_and_on_target(
     plan = build_plan(result, rule_pack, 3)
     planned, reached = [i.id for i in plan.items], [c.id for c in plan.on_target]
     assert not set(planned) & set(reached)
-    assert {"4.2", "1.5.2", "1.1.2"} <= set(reached)
-    assert "4.1" in planned  # claimed 4, verified 3: the auditor rated its feedback process partially
+    assert {"1.2.2", "1.5.2", "1.1.2"} <= set(reached)
+    assert "4.1" in planned  # claimed 4, verified 1: its priorities assessment was never adopted
     on_target = {c.id: c for c in plan.on_target}
     assert (on_target["1.5.2"].verified_level, on_target["1.5.2"].goal) == (4, 3)  # claimed 3, verified 4
     for char in result.characteristics:
@@ -139,11 +139,18 @@ def test_at_target_one_only_claims_above_the_verified_level_remain(
 ) -> None:
     plan = build_plan(results["norbridge"], rule_pack, 1)
     # Claimed 5 (1.4.2: 4) and held one lower by the auditor's partial ratings, and 4.3 by an
-    # unverified network exchange.
-    below = ["1.1.2", "1.3.1", "1.3.2", "1.4.2", "2.1.2", "2.3.2", "3.1.2", "3.1.3", "3.2.3", "4.3", "4.4"]
+    # unverified network exchange; since issue 14 the outcome rows 4.1-4.6 (but 4.3) are held at
+    # level 1 by a priorities assessment nobody adopted, and 3.2.1 and 3.2.2 at level 2 by a
+    # standards framework nobody approved.
+    capped = ["3.2.1", "3.2.2", "4.1", "4.2", "4.4", "4.5", "4.6"]
+    below = sorted(
+        ["1.1.2", "1.3.1", "1.3.2", "1.4.2", "2.1.2", "2.3.2", "3.1.2", "3.1.3", "3.2.3", "4.3", *capped]
+    )
     assert [i.id for i in plan.items] == below
     assert {i.basis for i in plan.items} == {"claim"}
-    assert all(i.goal == i.verified_level + 1 for i in plan.items)
+    assert all(i.goal == i.verified_level + 1 for i in plan.items if i.id not in capped)
+    assert [a.requirement for a in _item(plan, "4.1").actions] == ["4.1/2/priorities-identified"]
+    assert [a.requirement for a in _item(plan, "3.2.1").actions] == ["3.2.1/3/interoperability-standards"]
     resilience = _item(plan, "4.3")
     assert [a.requirement for a in resilience.actions] == ["4.3/5/learning-shared"]
     assert len(plan.on_target) == 32 - len(below)

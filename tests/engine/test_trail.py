@@ -66,7 +66,8 @@ def test_the_trail_records_every_requirement_outcome(evaluation: Evaluation, rul
     assert outcomes["4.3/2/resilience-action-plan"]["evidence"] == ["resilience-plan"]
     received = next(r for r in evaluation.trail if r.event == "pack.received")
     assert received.payload["digest"] == evaluation.result.pack.digest
-    assert received.payload["judgements"] == 102
+    # 102 until issue 14 removed six whose cited items are no longer in the requirement's scope
+    assert received.payload["judgements"] == 96
     # A judged requirement's record names the judgement it rests on; a machine one has none.
     plan = outcomes["4.3/2/resilience-action-plan"]["judgement"]
     assert (plan["rating"], plan["cites"]) == ("fully", ["resilience-plan"])

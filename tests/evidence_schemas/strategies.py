@@ -105,6 +105,7 @@ def packs(draw: st.DrawFn) -> EvidencePack:
             item["promises"] = promises
         items.append(item)
     data["items"] = items
+    _fix_links(items)
     decided: set[tuple[str, dt.date]] = set()
     verifications = []
     for verification in data.get("verifications", []):
@@ -149,6 +150,8 @@ def _fix_item(item: dict[str, Any]) -> None:
     for series in ("targets", "observations"):
         if series in item:
             item[series] = list({point["date"]: point for point in item[series]}.values())
+    if "also_serves" in item:
+        item["also_serves"] = sorted(set(item["also_serves"]) - {item["doc_type"]})
     matrix = item.get("maturity_targets")
     if matrix is not None:
         # A performance-matrix row needs a baseline and targets that never get easier.
@@ -157,3 +160,31 @@ def _fix_item(item: dict[str, Any]) -> None:
         if item["direction"] == "lower_is_better":
             values.reverse()
         matrix.update({f"level_{n}": v for n, v in zip(range(2, 6), values, strict=True)})
+
+
+def _fix_links(items: list[dict[str, Any]]) -> None:
+    """Links reach other items of the pack (KPI records, for ``displays``); a commitment's updates
+    are versions of existing items, one commitment per item."""
+    kinds = {item["id"]: item["kind"] for item in items}
+    existing = dict(kinds)
+    kinds.update((p["id"], p["kind"]) for item in items for p in item.get("promises", []))
+    free = sorted(i for i, kind in existing.items() if kind != "commitment")
+    for item in items:
+        changes = []
+        for change in item.get("updates", []):
+            same = [i for i in free if existing[i] == change["kind"]]
+            if same:
+                free.remove(same[0])
+                _fix_item(change)
+                changes.append({**change, "id": same[0], "attachments": []})
+        if "updates" in item:
+            item["updates"] = changes
+    for holder in [
+        *items,
+        *(p for item in items for p in [*item.get("promises", []), *item.get("updates", [])]),
+    ]:
+        for link in ("based_on", "reports_on", "evaluates", "displays"):
+            if link in holder:
+                wanted = "kpi" if link == "displays" else None
+                targets = sorted(i for i, k in kinds.items() if i != holder["id"] and wanted in (None, k))
+                holder[link] = targets[: len(holder[link])]
