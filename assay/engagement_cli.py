@@ -40,6 +40,7 @@ from certificates.scheme import Scheme, load_scheme
 from engine.durable_engine import DurableInference
 from engine.errors import InputError, Problem
 from engine.reference import ReferenceInference
+from engine.sourcemap import load_json
 from engine.sources import SystemClock
 
 # People -----------------------------------------------------------------------------------
@@ -209,12 +210,43 @@ def _verdicts(
                 [Problem("verify", None, "", f"missing {', '.join(missing)} (or give --from FILE)")]
             )
         return [Verdict(evidence or "", verdict or "", method or "", reason or "")]
-    try:
-        entries = json.loads(from_file.read_text(encoding="utf-8"))
-        return [Verdict(e["evidence_id"], e["verdict"], e["method"], e["reason"]) for e in entries]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        message = f"not a JSON list of {{evidence_id, verdict, method, reason}}: {exc!r}"
-        raise InputError([Problem(str(from_file), None, "", message)]) from None
+    return verdicts_from_json(from_file)
+
+
+VERDICT_FIELDS = ("evidence_id", "verdict", "method", "reason")
+IGNORED_FIELDS = ("auditor", "date")
+"""A pack's verifications carry these too; they are allowed and not used, since who verifies and
+when are the acting person and --date."""
+
+
+def verdicts_from_json(path: Path) -> list[Verdict]:
+    """Verdicts from a JSON list of ``{evidence_id, verdict, method, reason}`` objects; every
+    entry that is not such an object of texts is a located problem, all reported together."""
+    doc = load_json(path)
+    if doc.problems:
+        raise InputError(doc.problems)
+    entries = doc.data
+    if not isinstance(entries, list) or not entries:
+        fields = ", ".join(VERDICT_FIELDS)
+        raise InputError([doc.problem([], f"not a non-empty JSON list of {{{fields}}} objects")])
+    problems, verdicts = [], []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(doc.problem([index], "not an object"))
+            continue
+        unknown = sorted(set(entry) - {*VERDICT_FIELDS, *IGNORED_FIELDS})
+        found = [doc.problem([index, k], "unknown field") for k in unknown]
+        for name in VERDICT_FIELDS:
+            if name not in entry:
+                found.append(doc.problem([index], f"{name} is missing"))
+            elif not isinstance(entry[name], str) or not entry[name].strip():
+                found.append(doc.problem([index, name], "must be a non-empty text"))
+        problems += found
+        if not found:
+            verdicts.append(Verdict(*(entry[name] for name in VERDICT_FIELDS)))
+    if problems:
+        raise InputError(problems)
+    return verdicts
 
 
 def _engine(choice: str) -> DurableInference | ReferenceInference:

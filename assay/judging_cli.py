@@ -8,7 +8,6 @@ store then checks every judgement against the evidence (nothing is recorded unle
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from assay.cert_cli import PATH, data_option
 from assay.services import as_option, attachments_option, date_option, out, rules_option, services_for
 from audits.judging import METHODS, RATINGS, JudgementEntry, WorksheetRow
 from engine.errors import InputError, Problem
+from engine.sourcemap import load_json
 
 ROLES = (
     "requirement", "question", "machine", "candidates", "sample",
@@ -260,28 +260,40 @@ def _from_workbook(path: Path) -> list[JudgementEntry]:
 
 def _from_json(path: Path) -> list[JudgementEntry]:
     name = str(path)
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise InputError([Problem(name, None, "", f"not JSON: {exc}")]) from None
+    doc = load_json(path)
+    if doc.problems:
+        raise InputError(doc.problems)
+    loaded = doc.data
     if not isinstance(loaded, list) or not loaded:
         message = "not a non-empty JSON list of {requirement, rating, cites, examined, method, reason}"
-        raise InputError([Problem(name, None, "", message)])
+        raise InputError([doc.problem([], message)])
     problems: list[Problem] = []
     entries = []
     for index, entry in enumerate(loaded):
         if not isinstance(entry, dict):
-            problems.append(Problem(name, None, f"[{index}]", "not an object"))
+            problems.append(doc.problem([index], "not an object"))
             continue
         unknown = sorted(set(entry) - set(ROLES))
         if unknown:
-            problems.append(Problem(name, None, f"[{index}]", f"unknown fields: {', '.join(unknown)}"))
+            problems.append(doc.problem([index], f"unknown fields: {', '.join(unknown)}"))
+        mistyped = [
+            (r, "must be a text")
+            for r in ("requirement", "rating", "method", "reason")
+            if r in entry and not isinstance(entry[r], str)
+        ] + [
+            (r, "must be a list of item ids")
+            for r in ("cites", "examined")
+            if r in entry and not (isinstance(entry[r], list) and all(isinstance(c, str) for c in entry[r]))
+        ]
+        problems += [doc.problem([index, r], m) for r, m in mistyped]
+        if mistyped:
+            continue
         values = {r: _text(entry.get(r)) for r in ("requirement", "rating", "method", "reason")}
         for role in ("cites", "examined"):
             listed = entry.get(role)
-            values[role] = ",".join(str(c) for c in listed) if isinstance(listed, list) else _text(listed)
+            values[role] = ",".join(listed) if isinstance(listed, list) else None
         found = _field_problems(values)
-        problems += [Problem(name, None, f"[{index}].{r}", m) for r, m in found]
+        problems += [doc.problem([index, r], m) for r, m in found]
         if not found and not unknown:
             entries.append(_entry(values, f"{name}[{index}]"))
     if problems:

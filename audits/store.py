@@ -33,9 +33,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import URL, Engine, Row, create_engine, event, insert, inspect, make_url, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DatabaseError
 
 from audits.errors import StoreError
 from audits.schema import trail
@@ -144,19 +145,34 @@ class Store:
 
         The transaction holds the database's write lock from its start, so other writers wait.
         """
-        with self.engine.connect() as connection, connection.begin():
+        with self._named_damage(), self.engine.connect() as connection, connection.begin():
             yield connection
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """One read-only transaction over a consistent snapshot; writing in it is an error."""
-        with self.engine.connect() as connection:
+        with self._named_damage(), self.engine.connect() as connection:
             connection.execution_options(**{_READ_ONLY: True})
             transaction = connection.begin()
             try:
                 yield connection
             finally:
                 transaction.rollback()
+
+    @contextmanager
+    def _named_damage(self) -> Iterator[None]:
+        """A damaged database file is one line naming the store, not a driver's traceback."""
+        try:
+            yield
+        except DatabaseError as exc:
+            reason = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+            damaged = type(exc.orig).__name__ in ("DataCorrupted", "IndexCorrupted") or any(
+                sign in reason for sign in ("malformed", "file is not a database")
+            )
+            if not damaged:
+                raise
+            where = self.url.render_as_string(hide_password=True)
+            raise StoreError(f"the store at {where} is damaged: {reason}") from None
 
     def exists(self) -> bool:
         """Whether the database holds a store (at any revision): Alembic's version table is there."""
@@ -171,9 +187,16 @@ class Store:
         transactional; SQLite's is too).
         """
         config = migrations_config()
-        with _MIGRATING, self.write() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        try:
+            with _MIGRATING, self.write() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except CommandError as exc:  # a revision this Assay's migrations do not know
+            where = self.url.render_as_string(hide_password=True)
+            raise StoreError(
+                f"the store at {where} is at a schema version this Assay does not know ({exc}): "
+                "written by a newer Assay, or not an Assay store"
+            ) from None
 
     def close(self) -> None:
         """Release every pooled connection."""

@@ -19,7 +19,7 @@ from engine.canonical import digest
 from engine.catalogue import MaturityModel, load_catalogue
 from engine.errors import Problem, RulePackError
 from engine.packcache import CheckedPacks
-from engine.sourcemap import SourceDoc, load_yaml, parse_plain_yaml
+from engine.sourcemap import SourceDoc, load_yaml, parse_plain_yaml, read_bounded
 from engine.spec import CharacteristicRules
 
 MODEL_FILE = "model.yaml"
@@ -81,7 +81,10 @@ def _listing(folder: Path) -> list[str] | None:
     rules_dir = folder / RULES_DIR
     if not (folder / MODEL_FILE).is_file() or not rules_dir.is_dir():
         return None
-    return [MODEL_FILE, *(f"{RULES_DIR}/{p.name}" for p in sorted(rules_dir.glob("*")))]
+    entries = sorted(rules_dir.glob("*"))
+    if not all(p.is_file() for p in entries):  # a folder, FIFO or device: loading says which
+        return None
+    return [MODEL_FILE, *(f"{RULES_DIR}/{p.name}" for p in entries)]
 
 
 def _load_passed(folder: Path, files: list[str], digest: str) -> RulePack | None:
@@ -91,7 +94,7 @@ def _load_passed(folder: Path, files: list[str], digest: str) -> RulePack | None
         model = load_catalogue(folder / MODEL_FILE)
         loaded = {}
         for name in files[1:]:
-            rules = CharacteristicRules.model_validate(parse_plain_yaml((folder / name).read_bytes()))
+            rules = CharacteristicRules.model_validate(parse_plain_yaml(read_bounded(folder / name)))
             loaded[rules.characteristic] = rules
     except (RulePackError, ValidationError, OSError, ValueError):
         return None
@@ -172,5 +175,10 @@ def _engine_limits(rules: CharacteristicRules, doc: SourceDoc) -> list[Problem]:
 
 def pack_digest(folder: Path, files: Sequence[str]) -> str:
     """Digest of a list of files, reproducible with ``sha256sum <files> | sort -k2``."""
-    lines = sorted(f"{hashlib.sha256((folder / name).read_bytes()).hexdigest()}  {name}\n" for name in files)
+    lines = sorted(f"{_file_sha256(folder / name)}  {name}\n" for name in files)
     return digest("".join(lines).encode("utf-8"))
+
+
+def _file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:  # streamed: a large file costs time, never memory
+        return hashlib.file_digest(handle, "sha256").hexdigest()

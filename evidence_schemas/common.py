@@ -47,6 +47,12 @@ Number = Annotated[
         description="A finite number within +/-10^12 (the engine compares millionths).",
     ),
 ]
+Amount = Annotated[
+    float,
+    Field(ge=0, le=1e12, allow_inf_nan=False, description="A finite amount from 0 to 10^12."),
+]
+"""A sum of money. Its own type: a bound given on a field of type ``Number`` loses to the
+bound ``Number`` carries, so ``Field(ge=0)`` there let a budget of -5 through."""
 Count = Annotated[int, Field(ge=0, le=10**9, description="A count.")]
 
 
@@ -94,7 +100,7 @@ class Period(Schema):
 class Money(Schema):
     """An amount of money."""
 
-    amount: Number = Field(ge=0, description="Amount in the currency's main unit.")
+    amount: Amount = Field(description="Amount in the currency's main unit.")
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 currency code.")
 
 

@@ -15,6 +15,7 @@ import hashlib
 import os
 import stat
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,6 +75,8 @@ class _Container:
     label: str
     files: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    unreadable: set[str] = field(default_factory=set)
+    """Entries listed but refused before reading (encrypted, an unsupported compression)."""
     zip: zipfile.ZipFile | None = None
     root: Path | None = None
 
@@ -99,9 +102,18 @@ def read_pack(location: Path, limits: Limits | None = None) -> LoadedPack:
     if location.is_dir():
         container = _folder(location, limits)
     elif location.is_file() and zipfile.is_zipfile(location):
-        with zipfile.ZipFile(location) as archive:
+        try:
+            archive = zipfile.ZipFile(location)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise EvidencePackError(
+                [Problem(str(location), None, "", f"not a readable zip: {exc}")]
+            ) from None
+        with archive:
             container = _zip(location, archive, limits)
             return _read(container, limits)
+    elif location.is_file() and location.suffix.lower() == ".zip":
+        message = "not a readable zip: its central directory is missing or damaged"
+        raise EvidencePackError([Problem(str(location), None, "", message)])
     else:
         raise EvidencePackError([Problem(str(location), None, "", "not a pack folder, zip or manifest")])
     return _read(container, limits)
@@ -149,6 +161,15 @@ def _zip(location: Path, archive: zipfile.ZipFile, limits: Limits) -> _Container
             container.problem("symlinks are not allowed in a pack", name)
         elif entry.is_dir():
             continue
+        elif entry.flag_bits & 0x1:
+            container.problem("entry is encrypted; packs are read without passwords", name)
+            container.unreadable.add(name)
+        elif entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            method = entry.compress_type
+            container.problem(
+                f"entry is compressed with method {method}; only stored and deflate are read", name
+            )
+            container.unreadable.add(name)
         elif name in container.files:
             container.problem("entry appears twice in the archive", name)
         else:
@@ -172,9 +193,9 @@ def _read(container: _Container, limits: Limits) -> LoadedPack:
     manifests = sorted(name for name in container.files if name in MANIFESTS)
     if len(manifests) != 1:
         found = ", ".join(manifests) or "neither"
-        problems.append(
-            Problem(container.label, None, "", f"a pack needs one of pack.json or pack.xml; found {found}")
-        )
+        if not container.unreadable & set(MANIFESTS):  # else its problem says why it is not read
+            message = f"a pack needs one of pack.json or pack.xml; found {found}"
+            problems.append(Problem(container.label, None, "", message))
         raise EvidencePackError(problems)
     manifest = manifests[0]
     label = f"{container.label}/{manifest}"
@@ -226,10 +247,19 @@ def _merge(doc: SourceDoc, model_problems: list[Problem]) -> list[Problem]:
     return [*doc.problems, *(p for p in model_problems if p.line not in flagged)]
 
 
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
+"""What reading a damaged zip entry raises: a bad CRC or deflate stream, a local header naming
+another file than the central directory, a truncated entry."""
+
+
 def _bounded(container: _Container, name: str, cap: int, problems: list[Problem]) -> bytes | None:
-    """A whole file, or None (with a problem) if it is larger than ``cap``."""
-    with container.open(name) as handle:
-        data = handle.read(cap + 1)
+    """A whole file, or None (with a problem) if it is larger than ``cap`` or damaged."""
+    try:
+        with container.open(name) as handle:
+            data = handle.read(cap + 1)
+    except DAMAGED as exc:
+        problems.append(Problem(f"{container.label}/{name}", None, "", f"damaged zip entry: {exc}"))
+        return None
     if len(data) > cap:
         problems.append(
             Problem(f"{container.label}/{name}", None, "", f"larger than the limit of {cap} bytes")
@@ -267,9 +297,16 @@ def _check_attachments(
                 problems.append(doc.problem([*where, "path"], f"{name} is missing"))
                 continue
             if name not in hashed:  # several items may attach one file: read it once
-                with container.open(name) as handle:
-                    hashed[name] = hash_stream(handle, limits.attachment)
+                try:
+                    with container.open(name) as handle:
+                        hashed[name] = hash_stream(handle, limits.attachment)
+                except DAMAGED as exc:
+                    problems.append(doc.problem([*where, "path"], f"{name} is a damaged zip entry: {exc}"))
+                    hashed[name] = ("", -1)
+                    continue
                 total += hashed[name][1]
+            if hashed[name][1] < 0:
+                continue
             sha256, size = hashed[name]
             if size > limits.attachment:
                 message = f"{name} is larger than the limit of {limits.attachment} bytes"

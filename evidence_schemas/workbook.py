@@ -11,9 +11,11 @@ unless all of them are right.
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
+from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font
@@ -152,8 +154,14 @@ def read_sheet(path: Path, names: Iterable[str]) -> tuple[str, list[tuple[Any, .
             expected = " or ".join(repr(s) for s in wanted)
             raise InputError([Problem(name, None, "", f"no sheet named {expected}")])
         return sheet.title, list(sheet.iter_rows(values_only=True))
+    except DAMAGED_SHEET as exc:  # the sheet's XML is read only now, row by row
+        raise InputError([Problem(name, None, "", f"a damaged .xlsx workbook: {exc}")]) from None
     finally:
         book.close()
+
+
+DAMAGED_SHEET = (ElementTree.ParseError, zipfile.BadZipFile, zlib.error, EOFError, KeyError, ValueError)
+"""What reading a truncated or corrupt sheet raises (truncated XML, a bad CRC, a broken stream)."""
 
 
 def _claims(rows: list[tuple[Any, ...]], title: str, name: str, model: MaturityModel) -> list[Claim]:

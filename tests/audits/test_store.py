@@ -396,3 +396,30 @@ def test_upgrading_from_0003_keeps_every_judgement_and_examined_nothing(database
             text("SELECT seq, requirement, rating, cites, reason, examined FROM judgements")
         ).all()
     assert [tuple(r) for r in rows] == [(1, "1.2.2/2/x", "fully", '["a"]', "Seen.", "[]")]
+
+
+def test_a_store_at_a_revision_this_assay_does_not_know_is_named(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store, store.write() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_foreign'"))
+    with pytest.raises(StoreError) as caught:
+        open_store(tmp_path)
+    message = str(caught.value)
+    assert message.startswith(f"the store at sqlite+pysqlite:///{tmp_path}/assay.db is at a schema version")
+    assert "'ffff_foreign'" in message
+    assert message.endswith("written by a newer Assay, or not an Assay store")
+
+
+def test_a_damaged_database_file_is_one_line_naming_the_store(tmp_path: Path) -> None:
+    """Every page but the first (the schema) overwritten: the first query meets a malformed page."""
+    with open_store(tmp_path):
+        pass
+    database = tmp_path / "assay.db"
+    assert database.stat().st_size > 4096
+    data = bytearray(database.read_bytes())
+    data[4096:] = b"\xab" * (len(data) - 4096)
+    database.write_bytes(bytes(data))
+    with pytest.raises(StoreError) as caught:
+        open_store(tmp_path)
+    assert str(caught.value) == (
+        f"the store at sqlite+pysqlite:///{tmp_path}/assay.db is damaged: database disk image is malformed"
+    )

@@ -131,8 +131,15 @@ def test_judge_one_on_the_command_line_and_a_json_list(
     from_file = ["engagement", "judge", EID, "--from", str(listing), "--as", AUDITOR, *engagement]
     assert run(from_file) == 2
     err = capsys.readouterr().err
-    assert f"{listing}: [1]: unknown fields: colour" in err
-    assert f"{listing}: [1].rating: rating is missing" in err
+    assert f"{listing}:1: [1]: unknown fields: colour" in err
+    assert f"{listing}:1: [1].rating: rating is missing" in err
+    # What the file holds is checked before it is used: a reason that is no text is named.
+    listing.write_text(json.dumps([{**good, "reason": {}, "cites": [1]}]), encoding="utf-8")
+    assert run(from_file) == 2
+    err = capsys.readouterr().err
+    assert f"{listing}:1: [0].reason: must be a text" in err
+    assert f"{listing}:1: [0].cites: must be a list of item ids" in err
+    assert "Traceback" not in err
     listing.write_text(json.dumps([{**good, "cites": ["gone"], "examined": ["elsewhere"]}]), encoding="utf-8")
     assert run(from_file) == 8
     err = capsys.readouterr().err

@@ -95,3 +95,23 @@ def test_not_a_workbook(tmp_path: Path, rule_pack: RulePack) -> None:
     path.write_bytes(b"not a zip")
     with pytest.raises(EvidencePackError, match=r"not an \.xlsx workbook"):
         read_claims(path, rule_pack.model)
+
+
+def test_a_truncated_sheet_is_one_problem(tmp_path: Path, rule_pack: RulePack) -> None:
+    """openpyxl reads a sheet's XML only while rows are taken: a truncated sheet raised a bare
+    ElementTree.ParseError there."""
+    import zipfile
+
+    whole, cut = tmp_path / "whole.xlsx", tmp_path / "cut.xlsx"
+    write_template(whole, rule_pack.model, rule_pack, "en")
+    with zipfile.ZipFile(whole) as source, zipfile.ZipFile(cut, "w", zipfile.ZIP_DEFLATED) as target:
+        for entry in source.infolist():
+            data = source.read(entry.filename)
+            target.writestr(
+                entry.filename, data[: len(data) // 2] if "worksheets/sheet1" in entry.filename else data
+            )
+    with pytest.raises(EvidencePackError) as caught:
+        read_claims(cut, rule_pack.model)
+    (problem,) = caught.value.problems
+    assert problem.file == str(cut)
+    assert problem.message.startswith("a damaged .xlsx workbook: no element found")

@@ -1,0 +1,168 @@
+"""Structured fuzzing of what comes from outside (issue 15, part 5): manifests in JSON and XML,
+zips and YAML rule files, each damaged the ways attackers and broken tools damage them. Every
+one must end in exit 2 with a message naming the file, never a traceback, under a memory cap."""
+
+from __future__ import annotations
+
+import io
+import json
+import resource
+import shutil
+import zipfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import examples
+import rules as bundled_rules
+from assay.cli import run
+
+SAMPLE = examples.sample_pack("harbourton")
+MANIFEST = (SAMPLE / "pack.json").read_text(encoding="utf-8")
+RULE_FILE = (bundled_rules.bundled() / "characteristics" / "3.2.1.yaml").read_text(encoding="utf-8")
+FUZZ = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+
+# What is spliced into a valid document: deep nesting, huge numbers and strings, repeated keys,
+# YAML's aliases, tags and merge keys, markup, control characters.
+_JSON_SPLICES = st.sampled_from(
+    [
+        "[" * 3000,
+        "]" * 50,
+        "9" * 5000,
+        '"format": "x", "format": "y", ',
+        '"title": "' + "t" * 100_000 + '", ',
+        "1e999999",
+        "-0.0e-400",
+        "\x00",
+        '"\\ud800"',
+        "{}" * 1000,
+        "null",
+        '{"a": ' * 400,
+    ]
+)
+_YAML_SPLICES = st.sampled_from(
+    [
+        "&a [*a]",
+        "!!python/name:os.system x",
+        "!!python/object/apply:os.system [ls]",
+        "<<: *nowhere",
+        "[" * 20_000,
+        "{" * 70 + "}" * 70,
+        "*undefined",
+        "? [a, b]\n: c",
+        "\t\t- x",
+        "%YAML 9.9",
+        "!!binary AAAA",
+        "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b, *b]",
+    ]
+)
+
+
+def _splice(text: str, at: float, cut: int, inserted: str) -> str:
+    position = int(at * len(text))
+    return text[:position] + inserted + text[position + cut :]
+
+
+def _exits_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], named: str) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, hard))
+    try:
+        code = run(argv)
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code != 0:  # a splice can land where it changes nothing that matters (inside a reason)
+        assert code == 2, err
+        assert named in err, err
+
+
+@FUZZ
+@given(at=st.floats(0, 1), cut=st.integers(0, 40), inserted=_JSON_SPLICES)
+def test_a_damaged_json_manifest(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    at: float,
+    cut: int,
+    inserted: str,
+) -> None:
+    folder = tmp_path_factory.mktemp("pack")
+    shutil.copytree(SAMPLE / "attachments", folder / "attachments")
+    (folder / "pack.json").write_text(_splice(MANIFEST, at, cut, inserted), encoding="utf-8")
+    _exits_cleanly(capsys, ["pack", "validate", str(folder)], "pack.json")
+
+
+_XML_SPLICES = st.sampled_from(
+    [
+        "<a>" * 3000,
+        "<!DOCTYPE x [<!ENTITY a 'aaaa'>]>",
+        "&a;",
+        "<size>" + "9" * 5000 + "</size>",
+        "]]>",
+        "\x01",
+    ]
+)
+
+
+@FUZZ
+@given(at=st.floats(0, 1), cut=st.integers(0, 40), inserted=_XML_SPLICES)
+def test_a_damaged_xml_manifest(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    at: float,
+    cut: int,
+    inserted: str,
+) -> None:
+    from evidence_schemas.reader import read_pack
+    from evidence_schemas.xmlform import to_xml
+
+    folder = tmp_path_factory.mktemp("pack")
+    shutil.copytree(SAMPLE / "attachments", folder / "attachments")
+    xml = to_xml(read_pack(SAMPLE).pack).decode("utf-8")
+    (folder / "pack.xml").write_text(_splice(xml, at, cut, inserted), encoding="utf-8")
+    _exits_cleanly(capsys, ["pack", "validate", str(folder)], "pack.xml")
+
+
+@FUZZ
+@given(data=st.data())
+def test_a_damaged_zip(
+    tmp_path_factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str], data: st.DataObject
+) -> None:
+    buffer = io.BytesIO()
+    method = data.draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        archive.writestr("pack.json", json.dumps(json.loads(MANIFEST)))
+        for path in sorted((SAMPLE / "attachments").iterdir()):
+            archive.write(path, f"attachments/{path.name}")
+    raw = bytearray(buffer.getvalue())
+    for _ in range(data.draw(st.integers(1, 8))):
+        position = data.draw(st.integers(0, len(raw) - 1))
+        raw[position] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    target = tmp_path_factory.mktemp("zip") / "pack.zip"
+    target.write_bytes(bytes(raw))
+    _exits_cleanly(capsys, ["pack", "validate", str(target)], "pack.zip")
+
+
+@FUZZ
+@given(at=st.floats(0, 1), cut=st.integers(0, 40), inserted=_YAML_SPLICES)
+def test_a_damaged_rule_file(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    at: float,
+    cut: int,
+    inserted: str,
+) -> None:
+    folder = tmp_path_factory.mktemp("rules") / "pack"
+    shutil.copytree(bundled_rules.bundled(), folder)
+    (folder / "characteristics" / "3.2.1.yaml").write_text(
+        _splice(RULE_FILE, at, cut, inserted), encoding="utf-8"
+    )
+    _exits_cleanly(capsys, ["rules", "validate", str(folder)], "3.2.1.yaml")
