@@ -22,6 +22,7 @@ from audits.authority import (
     audit_team,
 )
 from audits.judging import JudgementEntry, Judging
+from audits.names import confusable_with, name_problem
 from audits.operations import Operations, next_number
 from audits.people import PersonEntry, all_people, find_person, upsert_people
 from audits.schema import (
@@ -77,6 +78,9 @@ class Engagements(Operations):
                 raise self._refusal(
                     attempt, f"scope names characteristics the rule pack does not encode: {unknown}"
                 )
+            unsafe = _community_name_problems(connection, community_id, community_name)
+            if unsafe:
+                raise self._refusal(attempt, "; ".join(unsafe))
             engagement_id = _next_engagement_id(connection, self.today().year)
             attempt.engagement = engagement_id
             connection.execute(
@@ -199,6 +203,12 @@ class Engagements(Operations):
             if pack.community.id != row.community_id:
                 problems.append(
                     f"the pack is about {pack.community.id}, the engagement about {row.community_id}"
+                )
+            elif pack.community.name != row.community_name:
+                # The certificate names the community the pack names: it must be the applicant.
+                problems.append(
+                    f"the pack names the community {pack.community.name!r}, the application "
+                    f"{row.community_name!r}"
                 )
             if pack.model != row.model:
                 problems.append(f"the pack is prepared for {pack.model}, the engagement is for {row.model}")
@@ -329,3 +339,21 @@ def _next_engagement_id(connection: Connection, year: int) -> str:
     ).scalar()
     number = int(highest[len(prefix) :]) if highest else 0
     return f"{prefix}{number + 1:04d}"
+
+
+def _community_name_problems(connection: Connection, community_id: str, community_name: str) -> list[str]:
+    """Why a community may not apply under this id and name: a name mixing scripts, or an id or
+    name that looks like another community's without being it (Unicode TR39, audits.names)."""
+    problems = [p for p in (name_problem(community_id), name_problem(community_name)) if p is not None]
+    known = connection.execute(
+        select(engagements.c.community_id, engagements.c.community_name).distinct()
+    ).all()
+    others = [(i, n) for i, n in known if i != community_id]
+    for mine, theirs, what in (
+        (community_id, [i for i, _ in others], "id"),
+        (community_name, [n for _, n in others], "name"),
+    ):
+        lookalike = confusable_with(mine, theirs)
+        if lookalike is not None:
+            problems.append(f"the community {what} {mine!r} looks like {lookalike!r}, another community's")
+    return problems

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from audits.names import name_problem
 from audits.schema import people as people_table
 from engine.errors import InputError, Problem
 from engine.sourcemap import SourceDoc, parse_yaml
@@ -37,6 +38,16 @@ class PersonEntry(BaseModel):
         default=None, max_length=64, description="For a community's submitters: the community id."
     )
     roles: list[BodyRole] = Field(default_factory=list, description="Body roles (staff only).")
+
+    @field_validator("name", "organisation", "community")
+    @classmethod
+    def _one_script(cls, value: str | None) -> str | None:
+        # Names are printed on certificates and trails: one that mixes scripts can pass for
+        # someone else's (Unicode TR39, audits.names).
+        problem = name_problem(value) if value is not None else None
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @model_validator(mode="after")
     def _staff_or_community(self) -> PersonEntry:

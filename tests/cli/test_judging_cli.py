@@ -32,7 +32,17 @@ def engagement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
     (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
     steps = [
         ["people", "import", str(examples.people_file()), "--data", common[1]],
-        ["engagement", "create", "--community", "harbourton", "--name", "H", "--as", SUBMITTER, *common],
+        [
+            "engagement",
+            "create",
+            "--community",
+            "harbourton",
+            "--name",
+            "Harbourton",
+            "--as",
+            SUBMITTER,
+            *common,
+        ],
         ["engagement", "assign", EID, "--lead", LEAD, "--auditor", AUDITOR, "--reviewer", REVIEWER],
         ["engagement", "submit", EID, str(pack), "--as", SUBMITTER, *common],
         ["engagement", "verify", EID, "--from", str(verdicts), "--as", LEAD, *common],
