@@ -21,6 +21,7 @@ from audits.authority import (
     as_submitter,
     audit_team,
 )
+from audits.blobs import Staged
 from audits.judging import JudgementEntry, Judging
 from audits.names import confusable_with, name_problem
 from audits.operations import Operations, next_number
@@ -34,12 +35,14 @@ from audits.schema import (
 )
 from audits.store import append_trail
 from audits.versions import (
+    Submission,
     changes,
+    commit_staged,
     latest_items,
     latest_row,
     manifest_digests,
     read_submission,
-    store_attachments,
+    stage_attachments,
 )
 
 VERDICTS = ("accepted", "rejected")
@@ -187,12 +190,24 @@ class Engagements(Operations):
     def submit(self, person_id: str, engagement_id: str, location: Path) -> int:
         """Store a new evidence version from a pack folder or zip; returns its number.
 
-        Attachments are copied into the content-addressed folder after every check passes and
-        before the transaction that makes the version visible commits, so a committed version
-        never names a missing file and a refused submission copies nothing. A crash mid-copy
-        leaves at most a temporary file (:meth:`Blobs.sweep` removes it later).
+        Attachments are copied (staged: capped at their declared sizes, re-hashed, flushed)
+        before the write lock is taken, so other writers never wait on a copy; after every check
+        passes, inside the transaction that makes the version visible, the copies are renamed
+        into the content-addressed folder, so a committed version never names a missing file. A
+        refused submission discards its copies, and a crash leaves at most temporary files,
+        which the next start sweeps (:meth:`Blobs.sweep`).
         """
         submission = read_submission(location)
+        staged = stage_attachments(submission, self._blobs())
+        try:
+            return self._submit(person_id, engagement_id, submission, staged)
+        finally:
+            for copy in staged:
+                copy.discard()  # a no-op for the copies committed
+
+    def _submit(
+        self, person_id: str, engagement_id: str, submission: Submission, staged: list[Staged]
+    ) -> int:
         with self._operation("submit evidence", engagement_id, person_id) as (connection, attempt):
             row = self._engagement(connection, attempt)
             acting = self._refuse_unless(
@@ -227,7 +242,7 @@ class Engagements(Operations):
                 problems.append(f"the pack is identical to version {previous.version}")
             if problems:
                 raise self._refusal(attempt, "; ".join(problems))
-            stored = store_attachments(submission, self._blobs())
+            stored = commit_staged(staged)
             known = set(
                 connection.execute(
                     select(attachments.c.sha256).where(attachments.c.sha256.in_(list(stored)))

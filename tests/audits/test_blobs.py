@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import time
 from pathlib import Path
+from typing import IO, Any, cast
 
 import pytest
 
-from audits.blobs import STRAY_AGE_S, TEMP_PREFIX, Blobs
+from audits.blobs import TEMP_PREFIX, Blobs
 from engine.errors import EvidencePackError
 
 
@@ -33,16 +32,48 @@ def test_a_copy_that_does_not_hash_right_is_discarded(tmp_path: Path) -> None:
     assert list(tmp_path.glob(f"*/{TEMP_PREFIX}*")) == []
 
 
-def test_sweep_removes_only_old_interrupted_copies(tmp_path: Path) -> None:
-    shard = tmp_path / "ab"
-    shard.mkdir()
-    old, young = shard / f"{TEMP_PREFIX}old", shard / f"{TEMP_PREFIX}young"
-    blob = shard / ("ab" + "0" * 62)
-    for path in (old, young, blob):
-        path.write_bytes(b"partial")
-    long_ago = time.time() - STRAY_AGE_S - 60
-    os.utime(old, (long_ago, long_ago))
-    os.utime(blob, (long_ago, long_ago))
-    assert Blobs(tmp_path).sweep() == [old]
-    assert sorted(p.name for p in shard.iterdir()) == sorted([young.name, blob.name])
+def test_sweep_removes_every_interrupted_copy_at_once_but_not_one_in_progress(tmp_path: Path) -> None:
+    """A crash's stray copy goes at the next start, however young (it used to wait a day); a
+    copy another process is making holds its lock and stays."""
+    blobs = Blobs(tmp_path)
+    data = b"agenda"
+    sha = hashlib.sha256(data).hexdigest()
+    in_progress = blobs.stage(io.BytesIO(data), sha, "agenda.pdf", len(data))
+    shard = tmp_path / sha[:2]
+    stray = shard / f"{TEMP_PREFIX}crashed"
+    stray.write_bytes(b"partial")
+    blob = shard / ("0" * 64)
+    blob.write_bytes(b"a stored blob")
+    assert blobs.sweep() == [stray]
+    assert in_progress.temp is not None
+    assert in_progress.temp.exists()
+    assert blob.exists()
+    in_progress.commit()
+    assert blobs.read(sha) == data
+    assert sorted(p.name for p in shard.iterdir()) == sorted([sha, blob.name])
     assert Blobs(tmp_path / "missing").sweep() == []
+
+
+class _Endless(io.RawIOBase):
+    """A stream that never ends, counting what was read (a link to /dev/zero)."""
+
+    def __init__(self) -> None:
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        buffer[:] = b"\0" * len(buffer)
+        self.read_bytes += len(buffer)
+        return len(buffer)
+
+
+def test_a_copy_stops_one_byte_past_the_declared_size(tmp_path: Path) -> None:
+    blobs = Blobs(tmp_path)
+    source = _Endless()
+    sha = hashlib.sha256(b"\0" * 10).hexdigest()
+    with pytest.raises(EvidencePackError, match=r"longer than its declared 10 bytes"):
+        blobs.stage(cast(IO[bytes], source), sha, "minutes.pdf", 10)
+    assert source.read_bytes == 11
+    assert list(tmp_path.glob(f"*/{TEMP_PREFIX}*")) == []

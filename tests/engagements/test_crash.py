@@ -659,7 +659,7 @@ SUBMISSION_KILLS = [
     ),
     KillPoint(
         "all-blobs-stored",
-        hooks=lambda _: ["--kill-after", "audits.engagements:store_attachments"],
+        hooks=lambda _: ["--kill-after", "audits.engagements:commit_staged"],
         expect="nothing",
     ),
     KillPoint(
@@ -690,13 +690,14 @@ def test_submission_killed(
         assert outcome == point.expect
     if not killed.killed:
         assert outcome == "complete"  # it ran to its end before the kill was due
-    # The store goes on: another pack (same files, one title changed) becomes the next version,
-    # whatever blobs and temporary files the killed run left behind.
+    # The store goes on: the next start sweeps the copies the killed run left (nobody holds
+    # them), and another pack (same files, one title changed) becomes the next version.
+    Blobs(site.attachments).sweep()  # as every command does when it starts (assay.services)
     with services(site, rule_pack) as s:
         version = s.engagements.submit(SUBMITTER, ENGAGEMENT, packs.big_variant)
     assert version == (2 if outcome == "complete" else 1)
     assert_trail_verifies(site)
-    assert check_blobs(site) <= 1  # at most the one interrupted copy's temporary file
+    assert check_blobs(site) == 0  # no temporary file outlives the next start
     with reading(site) as connection:
         stored = connection.execute(
             select(pack_versions.c.version, pack_versions.c.pack_digest)
