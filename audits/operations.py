@@ -28,8 +28,14 @@ from audits.blobs import Blobs
 from audits.errors import RefusedError, StoreError
 from audits.people import find_person
 from audits.schema import (
+    cases,
     decisions,
+    engagement_roles,
     engagements,
+    findings,
+    judgements,
+    pack_versions,
+    verifications,
 )
 from audits.store import Store, append_trail
 from engine.rulepack import RulePack
@@ -44,6 +50,7 @@ class _Attempt:
     engagement: str
     person: str
     refusal: RefusedError | None = None
+    read_only: bool = False
 
 
 class Operations:
@@ -65,7 +72,7 @@ class Operations:
         self, operation: str, engagement_id: str, person_id: str, *, read_only: bool = False
     ) -> Iterator[tuple[Connection, _Attempt]]:
         """One transaction for an operation; a refusal is recorded after the rollback."""
-        attempt = _Attempt(operation, engagement_id, person_id)
+        attempt = _Attempt(operation, engagement_id, person_id, read_only=read_only)
         try:
             with self.store.read() if read_only else self.store.write() as connection:
                 yield connection, attempt
@@ -106,6 +113,14 @@ class Operations:
         row = connection.execute(select(engagements).where(engagements.c.id == attempt.engagement)).first()
         if row is None:
             raise self._refusal(attempt, "no such engagement")
+        if not attempt.read_only:
+            latest = last_step_on(connection, row.id)
+            if latest is not None and self.today() < latest:
+                raise self._refusal(
+                    attempt,
+                    f"the date {self.today()} is before {latest}, the engagement's last recorded step: "
+                    "its steps are recorded in the order they happen",
+                )
         return row
 
     def _scope(self, engagement_id: str) -> list[str]:
@@ -133,3 +148,29 @@ def decision_row(connection: Connection, engagement_id: str, number: int | None)
     return connection.execute(
         select(decisions).where(decisions.c.engagement_id == engagement_id, decisions.c.number == number)
     ).first()
+
+
+_STEP_DATES = (
+    (engagements.c.applied_on, engagements.c.id),
+    (engagement_roles.c.assigned_on, engagement_roles.c.engagement_id),
+    (pack_versions.c.submitted_on, pack_versions.c.engagement_id),
+    (verifications.c.verified_on, verifications.c.engagement_id),
+    (judgements.c.judged_on, judgements.c.engagement_id),
+    (findings.c.raised_on, findings.c.engagement_id),
+    (findings.c.closed_on, findings.c.engagement_id),
+    (decisions.c.decided_on, decisions.c.engagement_id),
+    (cases.c.received_on, cases.c.engagement_id),
+    (cases.c.resolved_on, cases.c.engagement_id),
+)
+"""The date of every step an engagement records, with the column naming its engagement (an
+evaluation's own date is its assessment date, which may lie before it, so it is not a step's)."""
+
+
+def last_step_on(connection: Connection, engagement_id: str) -> dt.date | None:
+    """The date of the engagement's latest recorded step, if any."""
+    latest = [
+        connection.execute(select(func.max(column)).where(owner == engagement_id)).scalar()
+        for column, owner in _STEP_DATES
+    ]
+    dates = [d for d in latest if d is not None]
+    return max(dates) if dates else None

@@ -74,8 +74,8 @@ def verified(world: World) -> str:
     return eid
 
 
-def node(world: World, eid: str, key: str = KEY) -> dict[str, Any]:
-    record = world.decisions.evaluate(LEAD, eid, inference())
+def node(world: World, eid: str, key: str = KEY, as_of: dt.date | None = None) -> dict[str, Any]:
+    record = world.decisions.evaluate(LEAD, eid, inference(), as_of=as_of)
     result = json.loads(record.result)
     cid, level, rid = key.split("/")
     characteristic = next(c for c in result["characteristics"] if c["id"] == cid)
@@ -100,9 +100,9 @@ def test_awaiting_then_judged_fully_met_then_partially_not_met_with_the_reason(w
     assert world.engagements.judge(LEAD, eid, [entry("partially", reason="Only one reached business.")]) == [
         2
     ]
-    world.at(world.clock.day - dt.timedelta(days=1))  # evaluate on the first day: still fully
-    assert node(world, eid)["outcome"] == "met"
-    world.at(world.clock.day + dt.timedelta(days=1))
+    # Assessed as at the first day, the judgement still reads fully (steps are recorded in the
+    # order they happen, so the evaluation is today's, its assessment date the first day).
+    assert node(world, eid, as_of=world.clock.day - dt.timedelta(days=1))["outcome"] == "met"
     not_met = node(world, eid)
     assert not_met["outcome"] == "not_met"
     assert not_met["missing"] == (

@@ -91,3 +91,30 @@ def _people(folder: Path, pid: str, name: str, community: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def test_an_operation_dated_before_the_engagements_last_step_is_refused(world: World) -> None:
+    """Issue 15, part 4: `decide --date 1999-01-01` after steps of 2026 was accepted."""
+    import datetime as dt
+
+    from tests.engagements.conftest import DAY
+
+    eid = applied(world)
+    world.engagements.submit(SUBMITTER, eid, world.pack)
+    world.at(dt.date(1999, 1, 1))
+    before = world.counts()
+    with pytest.raises(RefusedError) as caught:
+        world.engagements.submit(SUBMITTER, eid, world.variant("again", lambda m: m.update(id="again")))
+    assert str(caught.value) == (
+        f"cannot submit evidence {eid}: the date 1999-01-01 is before {DAY}, the engagement's last "
+        "recorded step: its steps are recorded in the order they happen"
+    )
+    assert {k: v for k, v in world.counts().items() if k != "trail"} == {
+        k: v for k, v in before.items() if k != "trail"
+    }
+    assert world.trail_events()[-1]["event"] == "engagement.refused"
+    world.at(DAY)
+    assert (
+        world.engagements.submit(SUBMITTER, eid, world.variant("same-day", lambda m: m.update(id="same")))
+        == 2
+    )
