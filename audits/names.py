@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 
 from confusable_homoglyphs import categories, confusables  # type: ignore[import-untyped]
 
@@ -53,6 +53,7 @@ def _skeleton_of(char: str) -> str:
     return char
 
 
+@lru_cache(maxsize=1 << 16)  # every application compares with every other community's names
 def skeleton(text: str) -> str:
     """TR39's skeleton of ``text`` towards Latin (what it looks like), then case and width folded
     so that a register search treats "HARBOURTON" and "Harbourton" alike."""

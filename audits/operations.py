@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select, union_all
 from sqlalchemy.engine import Connection
 
 from audits.authority import (
@@ -168,9 +168,14 @@ evaluation's own date is its assessment date, which may lie before it, so it is 
 
 def last_step_on(connection: Connection, engagement_id: str) -> dt.date | None:
     """The date of the engagement's latest recorded step, if any."""
-    latest = [
-        connection.execute(select(func.max(column)).where(owner == engagement_id)).scalar()
-        for column, owner in _STEP_DATES
-    ]
-    dates = [d for d in latest if d is not None]
-    return max(dates) if dates else None
+    latest = connection.execute(_LAST_STEP, {"engagement": engagement_id}).scalar()
+    if latest is None or isinstance(latest, dt.date):
+        return latest
+    return dt.date.fromisoformat(str(latest))  # SQLite hands a union's dates back as text
+
+
+# Built once (every write operation asks it): one query over every step table.
+_STEPS = union_all(
+    *(select(column.label("day")).where(owner == bindparam("engagement")) for column, owner in _STEP_DATES)
+).subquery()
+_LAST_STEP = select(func.max(_STEPS.c.day))
