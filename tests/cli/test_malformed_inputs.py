@@ -83,6 +83,16 @@ def _exits_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], named: s
         assert named in err, err
 
 
+def _validate_manifest(
+    factory: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str], name: str, text: str
+) -> None:
+    """``assay pack validate`` on the sample's attachments with this manifest."""
+    folder = factory.mktemp("pack")
+    shutil.copytree(SAMPLE / "attachments", folder / "attachments")
+    (folder / name).write_text(text, encoding="utf-8")
+    _exits_cleanly(capsys, ["pack", "validate", str(folder)], name)
+
+
 @FUZZ
 @given(at=st.floats(0, 1), cut=st.integers(0, 40), inserted=_JSON_SPLICES)
 def test_a_damaged_json_manifest(
@@ -92,10 +102,7 @@ def test_a_damaged_json_manifest(
     cut: int,
     inserted: str,
 ) -> None:
-    folder = tmp_path_factory.mktemp("pack")
-    shutil.copytree(SAMPLE / "attachments", folder / "attachments")
-    (folder / "pack.json").write_text(_splice(MANIFEST, at, cut, inserted), encoding="utf-8")
-    _exits_cleanly(capsys, ["pack", "validate", str(folder)], "pack.json")
+    _validate_manifest(tmp_path_factory, capsys, "pack.json", _splice(MANIFEST, at, cut, inserted))
 
 
 _XML_SPLICES = st.sampled_from(
@@ -122,11 +129,8 @@ def test_a_damaged_xml_manifest(
     from evidence_schemas.reader import read_pack
     from evidence_schemas.xmlform import to_xml
 
-    folder = tmp_path_factory.mktemp("pack")
-    shutil.copytree(SAMPLE / "attachments", folder / "attachments")
     xml = to_xml(read_pack(SAMPLE).pack).decode("utf-8")
-    (folder / "pack.xml").write_text(_splice(xml, at, cut, inserted), encoding="utf-8")
-    _exits_cleanly(capsys, ["pack", "validate", str(folder)], "pack.xml")
+    _validate_manifest(tmp_path_factory, capsys, "pack.xml", _splice(xml, at, cut, inserted))
 
 
 @FUZZ
