@@ -25,11 +25,16 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+MAX_TEXT = 2000
+"""Longest text a rule pack may carry in one language (the bundled packs' longest is under 400):
+rule packs come from outside, and every text ends up in results, trails and certificates."""
+
+
 class Text(Strict):
     """A short text in English and Chinese."""
 
-    en: str = Field(min_length=1, description="English.")
-    zh: str = Field(min_length=1, description="Chinese (simplified).")
+    en: str = Field(min_length=1, max_length=MAX_TEXT, description="English.")
+    zh: str = Field(min_length=1, max_length=MAX_TEXT, description="Chinese (simplified).")
 
 
 class LevelName(Strict):
@@ -44,7 +49,9 @@ class Characteristic(Strict):
 
     id: str = Field(pattern=r"^[0-9]+(\.[0-9]+)*$", description="Stable id, e.g. '1.5.2'.")
     title: Text = Field(description="Title in both languages.")
-    kind: str = Field(description="Key of the model's ``kinds`` this characteristic belongs to.")
+    kind: str = Field(
+        max_length=64, description="Key of the model's ``kinds`` this characteristic belongs to."
+    )
     references: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Reference set key (declared in ``reference_sets``) -> cited items.",
@@ -80,7 +87,7 @@ class MaturityModel(Strict):
     """A maturity model edition (for example ISO/TS 37107:2019)."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.-]*$", description="Model id, e.g. 'iso37107-2019'.")
-    standard: str = Field(description="Citation of the standard, e.g. 'ISO/TS 37107:2019'.")
+    standard: str = Field(max_length=200, description="Citation of the standard, e.g. 'ISO/TS 37107:2019'.")
     title: Text
     sources: list[str] = Field(description="Which source documents the catalogue was taken from.")
     levels: list[LevelName] = Field(min_length=5, max_length=5)
@@ -92,6 +99,7 @@ class MaturityModel(Strict):
     cell_format: str = Field(
         default="Table A.1, {characteristic}, level {level}",
         pattern=r"^[^{}]*\{characteristic\}[^{}]*\{level\}[^{}]*$",
+        max_length=200,
         description="How a level cites the source cell it encodes; a citation may add a remark in "
         "parentheses after it, e.g. 'seed 002, 1.1, level 2 (strategy, alignment)'.",
     )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from engine.catalogue import Strict, Text
+from engine.catalogue import MAX_TEXT, Strict, Text
 
 COMPARANDS = ("baseline", "target", "final_target", "level_2", "level_3", "level_4", "level_5")
 """What ``better_than`` and ``meets`` compare a KPI's latest observation with (``level_N``: the
@@ -106,7 +106,7 @@ class EvidenceRule(Strict):
     decides: see :func:`engine.outcomes.leaf_outcome`.
     """
 
-    kind: str = Field(description="Evidence kind (document, kpi, governance, ...).")
+    kind: str = Field(max_length=64, description="Evidence kind (document, kpi, governance, ...).")
     where: dict[str, Condition] = Field(
         default_factory=dict,
         description="Attribute path -> condition selecting the items in scope.",
@@ -118,7 +118,9 @@ class EvidenceRule(Strict):
     max_age_days: int | None = Field(
         default=None, ge=0, le=36600, description="Freshness: maximum age on the assessment date."
     )
-    age_of: str = Field(default="collected", description="Date attribute the age is measured from.")
+    age_of: str = Field(
+        default="collected", max_length=200, description="Date attribute the age is measured from."
+    )
     accepted: bool = Field(default=False, description="Only items an auditor accepted qualify.")
     judgement: JudgementSpec | None = Field(
         default=None, description="The auditor's judgement this requirement needs, with its question."
@@ -126,6 +128,7 @@ class EvidenceRule(Strict):
     kind_only_because: str | None = Field(
         default=None,
         min_length=20,
+        max_length=MAX_TEXT,
         exclude_if=lambda value: value is None,
         description="Required exactly when the predicate checks nothing beyond the item's kind and "
         "type (engine.coverage.kind_only): why no attribute of the evidence can carry the cell.",
@@ -185,7 +188,7 @@ class Requirement(Strict):
 class Level(Strict):
     """The criteria of one level (2-5) of one characteristic."""
 
-    cell: str = Field(description="The Annex A cell encoded, in the model's cell format.")
+    cell: str = Field(max_length=200, description="The Annex A cell encoded, in the model's cell format.")
     summary: Text = Field(description="The cell in the project's own words.")
     as_at: int | None = Field(
         default=None, description="The cell says 'as at level N': level N's criteria apply too."
@@ -196,7 +199,7 @@ class Level(Strict):
 class CharacteristicRules(Strict):
     """Everything a rule pack says about one characteristic."""
 
-    characteristic: str = Field(description="Characteristic id; the file is named after it.")
+    characteristic: str = Field(max_length=20, description="Characteristic id; the file is named after it.")
     levels: dict[int, Level] = Field(description="Level number (2-5) -> criteria.")
 
     def node_key(self, level: int, requirement_id: str) -> str:

@@ -205,3 +205,29 @@ def test_a_rule_folder_entry_that_is_no_bounded_file_is_named(tmp_path: Path, ki
             _bounded(lambda: load_rule_pack(folder, checked=checked))  # noqa: B023
         (problem,) = caught.value.problems
         assert (Path(problem.file).name, problem.message) == ("9.9.yaml", f"cannot read: 9.9.yaml {expected}")
+
+
+def test_a_rule_pack_text_is_capped(tmp_path: Path) -> None:
+    """Rule packs come from outside and their texts reach results, trails and certificates."""
+    from engine.catalogue import MAX_TEXT
+
+    folder = tmp_path / "pack"
+    shutil.copytree(bundled_rules.bundled(), folder)
+    rule_file = folder / "characteristics" / "1.1.1.yaml"
+    text = rule_file.read_text(encoding="utf-8")
+    rule_file.write_text(text.replace("cell: ", f"cell: {'x' * 300}", 1), encoding="utf-8")
+    (folder / "characteristics" / "1.1.2.yaml").write_text(
+        (folder / "characteristics" / "1.1.2.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            "    summary:\n      en: >-\n",
+            f"    summary:\n      en: {'y' * (MAX_TEXT + 1)}\n      x: >-\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(RulePackError) as caught:
+        load_rule_pack(folder)
+    messages = [(Path(p.file).name, p.message) for p in caught.value.problems]
+    assert ("1.1.1.yaml", "String should have at most 200 characters") in messages
+    assert ("1.1.2.yaml", f"String should have at most {MAX_TEXT} characters") in messages
