@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from typing import Any
 
 import examples
 from engine.evaluation import Evaluation, Inference, evaluate
@@ -27,4 +29,13 @@ def run_evaluation(
         clock=FixedClock.at_date(as_of),
         ids=DigestIds(f"{digest}|{rules.digest}|{as_of}"),
         inference=inference,
+    )
+
+
+def pack_of(items: list[dict[str, Any]], model: str, **fields: Any) -> EvidencePack:
+    """A minimal pack of ``items`` for ``model`` (dates as ``datetime.date`` or ISO text), read
+    the way packs are read from a file."""
+    data = {"format": "assay-evidence-pack/1", "id": "p", "community": {"id": "c", "name": "C"}}
+    return EvidencePack.model_validate_json(
+        json.dumps({**data, "model": model, "items": items, **fields}, default=str)
     )

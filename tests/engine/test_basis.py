@@ -112,11 +112,6 @@ DURABLE = DurableInference()
 ENGINES: dict[str, Inference] = {"durable": DURABLE, "reference": ReferenceInference()}
 
 
-@pytest.fixture(params=list(ENGINES))
-def inference(request: pytest.FixtureRequest) -> Inference:
-    return ENGINES[str(request.param)]
-
-
 def _result(rules: RulePack, pack: EvidencePack, inference: Inference, **options: int) -> Result:
     return evaluate_on(rules, pack, pack_digest(pack), AS_OF, inference, **options).result
 

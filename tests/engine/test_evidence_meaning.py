@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from engine.projection import project
 from engine.rulepack import load_rule_pack
 from evidence_schemas.items import Document
 from evidence_schemas.pack import EvidencePack
-from tests.helpers import run_evaluation
+from tests.helpers import pack_of, run_evaluation
 
 AS_OF = dt.date(2026, 6, 30)
 COMMON = {"issuer": "Case City", "period": {"start": "2025-01-01"}, "collected": "2026-05-01",
@@ -44,12 +45,8 @@ def platform(id: str, **fields: Any) -> dict[str, Any]:
             "scope": "city_wide", "public": True, **fields}  # fmt: skip
 
 
-def pack(items: list[dict[str, Any]], verifications: list[dict[str, Any]] = ()) -> EvidencePack:  # type: ignore[assignment]
-    return EvidencePack.model_validate_json(json.dumps({
-        "format": "assay-evidence-pack/1", "id": "p", "model": "iso37107-2019",
-        "community": {"id": "case", "name": "Case City"},
-        "items": items, "verifications": list(verifications),
-    }))  # fmt: skip
+def pack(items: list[dict[str, Any]], verifications: Sequence[dict[str, Any]] = ()) -> EvidencePack:
+    return pack_of(items, "iso37107-2019", verifications=list(verifications))
 
 
 def _text(data: dict[str, Any]) -> str:
@@ -194,11 +191,6 @@ def test_an_update_of_a_commitment_that_does_not_count_changes_nothing() -> None
     (then,) = [f for f in projected.evidence.for_characteristic("4.1") if f.id == "footfall"]
     assert "dashboard.refresh_minutes" not in then.values
     assert projected.left_out == (("go-live", "not funded (unfunded)"),)
-
-
-@pytest.fixture(params=["durable", "reference"])
-def inference(request: pytest.FixtureRequest, durable: Inference, reference: Inference) -> Inference:
-    return durable if request.param == "durable" else reference
 
 
 def test_an_updated_item_lifts_the_projected_level_on_both_engines(inference: Inference) -> None:

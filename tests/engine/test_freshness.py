@@ -20,19 +20,17 @@ import pytest
 import rules as bundled_rules
 from engine.canonical import digest_of
 from engine.catalogue import load_catalogue
-from engine.durable_engine import DurableInference
 from engine.evaluation import Inference
 from engine.evidence import normalise
 from engine.outcomes import Outcome
-from engine.reference import ReferenceInference
 from engine.rulepack import RulePack
 from engine.spec import CharacteristicRules
 from evidence_schemas.pack import EvidencePack
+from tests.helpers import pack_of
 
 AS_OF = dt.date(2026, 6, 30)
 CID = "1.5.3"
 MODEL = load_catalogue(bundled_rules.bundled() / "model.yaml")
-DURABLE = DurableInference()
 
 
 def _rules(evidence: dict[str, Any]) -> RulePack:
@@ -72,15 +70,7 @@ def _body(ident: str, meetings: list[dt.date], end: dt.date | None = None) -> di
 
 
 def _pack(items: list[dict[str, Any]]) -> EvidencePack:
-    return EvidencePack.model_validate({
-        "format": "assay-evidence-pack/1", "id": "p", "community": {"id": "c", "name": "C"},
-        "model": MODEL.id, "items": items,
-    })  # fmt: skip
-
-
-@pytest.fixture(params=["durable", "reference"])
-def inference(request: pytest.FixtureRequest) -> Inference:
-    return DURABLE if request.param == "durable" else ReferenceInference()
+    return pack_of(items, MODEL.id)
 
 
 def _outcome(inference: Inference, rules: RulePack, items: list[dict[str, Any]]) -> Outcome:

@@ -15,12 +15,10 @@ import pytest
 import rules as bundled_rules
 from engine.canonical import digest_of
 from engine.catalogue import load_catalogue
-from engine.durable_engine import DurableInference
 from engine.evaluation import Inference
 from engine.evidence import normalise
 from engine.explain import explain
 from engine.outcomes import Outcome
-from engine.reference import ReferenceInference
 from engine.rulepack import RulePack
 from engine.spec import CharacteristicRules
 from evidence_schemas.pack import EvidencePack, cited_digest
@@ -48,7 +46,6 @@ SPEC = CharacteristicRules.model_validate({
     }},
 })  # fmt: skip
 RULES = RulePack(MODEL.id, MODEL, {CID: SPEC}, digest_of(SPEC.model_dump(mode="json")), ())
-DURABLE = DurableInference()
 
 
 def _body(
@@ -83,11 +80,6 @@ def _judgement(items: list[dict[str, Any]], rating: str, cites: list[str], **ext
         "reason": "Minutes show the board reshaping the mobility strategy.", "auditor": "amira",
         "date": dt.date(2026, 6, 1), "cited_digest": cited_digest(by_id[i] for i in cites), **extra,
     }  # fmt: skip
-
-
-@pytest.fixture(params=["durable", "reference"])
-def inference(request: pytest.FixtureRequest) -> Inference:
-    return DURABLE if request.param == "durable" else ReferenceInference()
 
 
 def _outcome(inference: Inference, pack: EvidencePack) -> tuple[Outcome, int]:

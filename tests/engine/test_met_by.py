@@ -16,7 +16,6 @@ import pytest
 import rules as bundled_rules
 from engine.canonical import digest_of
 from engine.catalogue import load_catalogue
-from engine.durable_engine import DurableInference
 from engine.evaluation import Inference, evaluate_on
 from engine.explain import explain
 from engine.reference import ReferenceInference
@@ -26,11 +25,11 @@ from engine.spec import CharacteristicRules
 from evidence_schemas.pack import EvidencePack
 from evidence_schemas.reader import pack_digest
 from tests.engine.test_rulepack import _pack_with, _problems
+from tests.helpers import pack_of
 
 AS_OF = dt.date(2026, 6, 30)
 CID = "1.2.2"
 MODEL = load_catalogue(bundled_rules.bundled() / "model.yaml")
-DURABLE = DurableInference()
 
 
 def _level(n: int, requirements: list[dict[str, Any]], as_at: int | None = None) -> dict[str, Any]:
@@ -73,15 +72,7 @@ PLAN = _item(
 
 
 def _pack(items: list[dict[str, Any]]) -> EvidencePack:
-    return EvidencePack.model_validate({
-        "format": "assay-evidence-pack/1", "id": "p", "community": {"id": "c", "name": "C"},
-        "model": MODEL.id, "items": items,
-    })  # fmt: skip
-
-
-@pytest.fixture(params=["durable", "reference"])
-def inference(request: pytest.FixtureRequest) -> Inference:
-    return DURABLE if request.param == "durable" else ReferenceInference()
+    return pack_of(items, MODEL.id)
 
 
 def _result(inference: Inference, items: list[dict[str, Any]]) -> CharacteristicResult:

@@ -71,13 +71,6 @@ def _resilience(result: Result) -> CharacteristicResult:
     return next(c for c in result.characteristics if c.id == "4.3")
 
 
-@pytest.fixture(params=["durable", "reference"])
-def inference(
-    request: pytest.FixtureRequest, durable: DurableInference, reference: ReferenceInference
-) -> Inference:
-    return durable if request.param == "durable" else reference
-
-
 def test_an_approved_funded_commitment_lifts_the_projection(
     rule_pack: RulePack, inference: Inference
 ) -> None:
