@@ -19,8 +19,8 @@ from rich.table import Table
 
 import rules as bundled_rules
 from assay.groups import Group
+from assay.stores import open_data
 from assay.terminal import console
-from audits.store import open_store
 from certificates.awarding import Awarding
 from certificates.errors import VerificationError
 from certificates.issue import Decision, Issued, issue_certificate, read_evaluation
@@ -69,12 +69,12 @@ def _clock(day: dt.datetime | None) -> Clock:
 
 
 def _register(data: str, *, create: bool = True, clock: Clock | None = None) -> Register:
-    return Register(open_store(data, create=create), clock or SystemClock())
+    return Register(open_data(data, create=create), clock or SystemClock())
 
 
 def _awarding(data: str, *, create: bool = True) -> Awarding:
     """Register changes with their role checks (only a register administrator may make them)."""
-    store = open_store(data, create=create)
+    store = open_data(data, create=create)
     return Awarding(store, None, SystemClock(), load_rule_pack(bundled_rules.bundled()))
 
 
@@ -132,6 +132,12 @@ def cert_group() -> None:
 @click.option("--tsa-url", default=None, help="RFC 3161 timestamp authority (B-T and up).")
 @click.option("--trust", type=PATH, default=None, help="Trust anchor PEM (B-LT and up).")
 @click.option("--crl", "crls", type=PATH, multiple=True, help="CRL file (B-LT and up).")
+@click.option(
+    "--test",
+    "test",
+    is_flag=True,
+    help="Required: a certificate outside an engagement is a demo, marked TEST on the PDF.",
+)
 @date_option
 @data_option
 @actor_option
@@ -152,12 +158,27 @@ def cert_issue(
     tsa_url: str | None,
     trust: Path | None,
     crls: tuple[Path, ...],
+    test: bool,
     day: dt.datetime | None,
     data: str,
     actor: str,
 ) -> None:
-    """Issue a signed certificate for an evaluation's output folder (result.json, trail.jsonl)."""
+    """Issue a TEST certificate for an evaluation's output folder (result.json, trail.jsonl).
+
+    A real certificate is only ever issued for a decision recorded in an engagement
+    (``assay engagement issue``): here nobody recorded who audited, verified or decided, so the
+    command insists on ``--test`` and marks the PDF TEST.
+    """
     acting = _awarding(data).check_administrator(actor, "issue a certificate")
+    if not test:
+        raise _register(data, clock=_clock(day)).refuse(
+            "issue",
+            "",
+            acting.actor,
+            "cert issue certifies no recorded decision: a certificate is issued only for a decision "
+            "recorded in an engagement ('assay engagement issue ENGAGEMENT'); give --test for a "
+            "demo certificate, marked TEST",
+        )
     env = password_env or (None if password_file else PASSWORD_ENV)
     key = load_signing_key(key_path, read_password(env, password_file))
     decision = Decision(
@@ -166,6 +187,7 @@ def cert_issue(
         decision_maker=decision_maker,
         language="en+zh" if lang == "en+zh" else "en",
         renews=renews,
+        test=True,
     )
     issued = issue_certificate(
         read_evaluation(evaluation),
@@ -275,9 +297,9 @@ def verify_command(
         data = pdf.read_bytes()
     except OSError as exc:
         raise InputError([Problem(str(pdf), None, "", f"cannot read: {exc.strerror}")]) from None
-    lookup = _register(register, create=False).status if register is not None else None
+    lookup = _register(register, create=False).lookup if register is not None else None
     verification = verify_certificate(
-        data, _certificates(trust), today=_today(day), status=lookup, crls=[p.read_bytes() for p in crls]
+        data, _certificates(trust), today=_today(day), register=lookup, crls=[p.read_bytes() for p in crls]
     )
     if json_output:
         sys.stdout.write(pretty_json(verification_json(verification)))

@@ -139,7 +139,10 @@ def run_demo(
     print_issued(console, issued)
     today = SystemClock().now().date()
     verification = verify_certificate(
-        issued.path.read_bytes(), [pki.root_certificate()], today=today, status=Register(store, clock).status
+        issued.path.read_bytes(),
+        [pki.root_certificate()],
+        today=today,
+        register=Register(store, clock).lookup,
     )
     print_verification(verification)
     if not verification.ok:

@@ -30,10 +30,10 @@ from assay.services import (
     rules_option,
     services_for,
 )
+from assay.stores import open_data
 from assay.terminal import console
 from audits.engagements import Verdict
 from audits.people import all_people, load_people
-from audits.store import open_store
 from audits.views import history, status
 from certificates.keys import load_signing_key, read_password
 from certificates.scheme import Scheme, load_scheme
@@ -74,7 +74,7 @@ def people_list(data: str) -> None:
     table = Table(title="People")
     for column in ("Id", "Name", "Organisation", "Community", "Body roles"):
         table.add_column(column)
-    with open_store(data, create=False).read() as connection:
+    with open_data(data, create=False).read() as connection:
         for p in all_people(connection):
             table.add_row(p.id, p.name, p.organisation, p.community or "", ", ".join(sorted(p.roles)))
     console().print(table)
@@ -395,7 +395,7 @@ def engagement_issue(
 def engagement_status(engagement: str, json_output: bool, day: dt.datetime | None, data: str) -> None:
     """Where an engagement stands: step, team, evidence, findings, levels (--json: everything)."""
     on = day.date() if day else SystemClock().now().date()
-    with open_store(data, create=False).read() as connection:
+    with open_data(data, create=False).read() as connection:
         record = status(connection, engagement, on)
     if json_output:
         sys.stdout.write(json.dumps(record, indent=2) + "\n")
@@ -466,7 +466,7 @@ def status_lines(record: dict[str, Any]) -> list[tuple[str, str]]:
 @data_option
 def engagement_history(engagement: str, data: str) -> None:
     """Levels at every evaluation, with what changed and why."""
-    with open_store(data, create=False).read() as connection:
+    with open_data(data, create=False).read() as connection:
         entries = history(connection, engagement)
     for entry in entries:
         out(

@@ -125,14 +125,14 @@ def worksheet_command(
 ) -> None:
     """The requirements that need a judgement: question, machine outcome and candidate items."""
     import rules as bundled_rules
+    from assay.stores import open_data
     from audits.judging import worksheet
-    from audits.store import open_store
     from engine.rulepack import load_rule_pack
     from engine.sources import SystemClock
 
     on = day.date() if day else SystemClock().now().date()
     rules = load_rule_pack(rules_dir or bundled_rules.bundled())
-    with open_store(data, create=False).read() as connection:
+    with open_data(data, create=False).read() as connection:
         rows = worksheet(connection, rules, engagement, on, lang)
     if xlsx is not None:
         write_worksheet(xlsx, rows, lang)

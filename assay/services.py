@@ -11,12 +11,14 @@ import click
 
 import rules as bundled_rules
 from assay.cert_cli import PATH
+from assay.stores import attachment_folder, open_data
 from audits.blobs import Blobs
 from audits.casework import Casework
 from audits.decisions import Decisions
 from audits.engagements import Engagements
-from audits.store import Store, open_store
+from audits.store import Store
 from certificates.awarding import Awarding
+from certificates.register import Register
 from engine.rulepack import load_rule_pack
 from engine.sources import Clock, FixedClock, SystemClock
 
@@ -51,15 +53,14 @@ def services_for(
     data: str, attachments: Path | None, day: dt.datetime | None, rules_dir: Path | None = None
 ) -> Services:
     """Open the store at ``data`` with its attachment folder, a clock and the rule pack."""
-    store = open_store(data)
-    folder = attachments
-    if folder is None and "://" not in data:
-        folder = Path(store.url.database or ".").parent / "attachments"
+    store = open_data(data)
+    folder = attachment_folder(store, data, attachments)
     clock: Clock = FixedClock.at_date(day.date()) if day is not None else SystemClock()
     rules = load_rule_pack(rules_dir or bundled_rules.bundled())
     blobs = Blobs(folder) if folder is not None else None
     if blobs is not None:
         blobs.sweep()  # copies a crash interrupted; housekeeping, so on every command is cheap enough
+    Register(store, clock).sweep()  # signed PDFs of issues that died before their row committed
     args = (store, blobs, clock, rules)
     return Services(store, clock, Engagements(*args), Decisions(*args), Casework(*args), Awarding(*args))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,8 +152,33 @@ class Blobs:
         return removed
 
     def read(self, sha256: str) -> bytes:
-        """A stored blob's content."""
+        """A stored blob's content, checked against its content address: a file overwritten in
+        the folder is refused, never handed out as the attachment."""
+        problem = self.check(sha256)
+        if problem is not None:
+            raise StoreError(problem)
         return self.path(sha256).read_bytes()
+
+    def check(self, sha256: str, size: int | None = None) -> str | None:
+        """Why the stored blob is not the file its name promises (missing, other size or other
+        content), or None. Reads it in chunks, from one opened descriptor."""
+        path = self.path(sha256)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            return f"attachment {sha256} is missing from {self.folder} ({exc.strerror})"
+        with os.fdopen(fd, "rb") as stream:
+            info = os.fstat(stream.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return f"attachment {sha256} at {path} is not a regular file"
+            if size is not None and info.st_size != size:
+                return f"attachment {sha256} at {path} is {info.st_size} bytes, not the {size} stored"
+            digest = hashlib.sha256()
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != sha256:
+            return f"attachment {sha256} at {path} does not hash to its name: it was overwritten"
+        return None
 
 
 def _locked_temp(sha256: str, target: Path) -> Staged:

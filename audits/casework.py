@@ -13,6 +13,7 @@ from audits.authority import (
     as_register_administrator,
     audit_team,
 )
+from audits.binding import ref
 from audits.operations import Operations, decision_row, next_number
 from audits.schema import (
     cases,
@@ -80,7 +81,7 @@ class Casework(Operations):
                 "characteristic": characteristic,
                 "evidence": evidence_id,
             }
-            self._trail(connection, acting, "finding.raised", payload)
+            self._trail(connection, acting, "finding.raised", payload, [ref(findings, engagement_id, number)])
             return number
 
     def close_finding(
@@ -128,7 +129,7 @@ class Casework(Operations):
                 "evidence": sorted(evidence_ids),
                 "note": note,
             }
-            self._trail(connection, acting, "finding.closed", payload)
+            self._trail(connection, acting, "finding.closed", payload, [ref(findings, engagement_id, number)])
 
     # Complaints and appeals ---------------------------------------------------------------
 
@@ -183,7 +184,7 @@ class Casework(Operations):
                 "subject": subject,
                 "decision": decision,
             }
-            self._trail(connection, acting, f"{kind}.received", payload)
+            self._trail(connection, acting, f"{kind}.received", payload, [ref(cases, engagement_id, number)])
             return number
 
     def resolve_case(self, person_id: str, engagement_id: str, number: int, resolution: str) -> None:
@@ -225,4 +226,6 @@ class Casework(Operations):
                 "kind": row.kind,
                 "resolution": resolution,
             }
-            self._trail(connection, acting, f"{row.kind}.resolved", payload)
+            self._trail(
+                connection, acting, f"{row.kind}.resolved", payload, [ref(cases, engagement_id, number)]
+            )

@@ -18,6 +18,7 @@ from audits.authority import (
     as_auditor,
     as_decision_maker,
 )
+from audits.binding import inserted
 from audits.operations import Operations, next_number
 from audits.schema import (
     certificates,
@@ -155,26 +156,24 @@ class Decisions(Operations):
                 else {}
             )
             number = next_number(connection, evaluations.c.number, evaluations.c.engagement_id, engagement_id)
-            connection.execute(
-                insert(evaluations),
-                {
-                    "engagement_id": engagement_id,
-                    "number": number,
-                    "purpose": purpose,
-                    "as_of": as_of,
-                    "pack_version": of.version,
-                    "version_digest": of.version_digest,
-                    "pack_digest": of.digest,
-                    "rule_pack_id": self.rules.id,
-                    "rule_pack_digest": self.rules.digest,
-                    "result": result.decode("utf-8"),
-                    "trail": trail_text,
-                    "trail_head": head,
-                    "levels": json.dumps(levels, sort_keys=True),
-                    "verdicts": json.dumps(of.verdicts, sort_keys=True),
-                    "evaluated_by": person_id,
-                },
-            )
+            evaluation = {
+                "engagement_id": engagement_id,
+                "number": number,
+                "purpose": purpose,
+                "as_of": as_of,
+                "pack_version": of.version,
+                "version_digest": of.version_digest,
+                "pack_digest": of.digest,
+                "rule_pack_id": self.rules.id,
+                "rule_pack_digest": self.rules.digest,
+                "result": result.decode("utf-8"),
+                "trail": trail_text,
+                "trail_head": head,
+                "levels": json.dumps(levels, sort_keys=True),
+                "verdicts": json.dumps(of.verdicts, sort_keys=True),
+                "evaluated_by": person_id,
+            }
+            connection.execute(insert(evaluations), evaluation)
             payload: dict[str, Any] = {
                 "engagement": engagement_id,
                 "evaluation": number,
@@ -190,7 +189,11 @@ class Decisions(Operations):
             if surveillance:
                 payload["lower_than_certified"] = {c: list(v) for c, v in lower.items()}
             self._trail(
-                connection, acting, f"engagement.{'surveilled' if surveillance else 'evaluated'}", payload
+                connection,
+                acting,
+                f"engagement.{'surveilled' if surveillance else 'evaluated'}",
+                payload,
+                [inserted(evaluations, evaluation)],
             )
             return EvaluationRecord(
                 engagement_id,
@@ -233,18 +236,16 @@ class Decisions(Operations):
             if problems or latest is None:
                 raise self._refusal(attempt, "; ".join(problems))
             number = next_number(connection, decisions.c.number, decisions.c.engagement_id, engagement_id)
-            connection.execute(
-                insert(decisions),
-                {
-                    "engagement_id": engagement_id,
-                    "number": number,
-                    "evaluation_number": latest.number,
-                    "outcome": outcome,
-                    "reason": reason.strip(),
-                    "decided_by": person_id,
-                    "decided_on": self.today(),
-                },
-            )
+            decision = {
+                "engagement_id": engagement_id,
+                "number": number,
+                "evaluation_number": latest.number,
+                "outcome": outcome,
+                "reason": reason.strip(),
+                "decided_by": person_id,
+                "decided_on": self.today(),
+            }
+            connection.execute(insert(decisions), decision)
             payload = {
                 "engagement": engagement_id,
                 "decision": number,
@@ -253,7 +254,7 @@ class Decisions(Operations):
                 "reason": reason.strip(),
                 "result_trail_head": latest.trail_head,
             }
-            self._trail(connection, acting, "engagement.decided", payload)
+            self._trail(connection, acting, "engagement.decided", payload, [inserted(decisions, decision)])
             return number
 
     def _decision_problems(

@@ -20,7 +20,9 @@ from audits.authority import (
     as_register_administrator,
     as_submitter,
     audit_team,
+    conflict,
 )
+from audits.binding import inserted, ref
 from audits.blobs import Staged
 from audits.judging import JudgementEntry, Judging
 from audits.names import confusable_with, name_problem
@@ -31,6 +33,7 @@ from audits.schema import (
     engagement_roles,
     engagements,
     pack_versions,
+    people,
     verifications,
 )
 from audits.store import append_trail
@@ -57,14 +60,17 @@ class Engagements(Operations):
     def import_people(self, entries: Sequence[PersonEntry], person_id: str | None) -> dict[str, list[str]]:
         """Add or update people. The first import into an empty store sets the register up and
         needs no one; after that only a register administrator may change who is who."""
-        with self._operation("import people", "", person_id or "") as (connection, _):
+        with self._operation("import people", "", person_id or "") as (connection, attempt):
             if all_people(connection):
-                acting = as_register_administrator(connection, person_id or "", "import people")
+                acting = self._refuse_unless(
+                    attempt, lambda: as_register_administrator(connection, person_id or "", "import people")
+                )
                 actor = acting.actor
             else:
                 actor = f"{person_id or 'setup'} (initial people file)"
             outcome = upsert_people(connection, list(entries))
-            append_trail(connection, self.clock, actor, [("people.imported", outcome)])
+            written = [ref(people, pid) for pid in outcome["added"] + outcome["changed"]]
+            append_trail(connection, self.clock, actor, [("people.imported", outcome, written)])
             return outcome
 
     # Application and team -----------------------------------------------------------------
@@ -86,19 +92,17 @@ class Engagements(Operations):
                 raise self._refusal(attempt, "; ".join(unsafe))
             engagement_id = _next_engagement_id(connection, self.today().year)
             attempt.engagement = engagement_id
-            connection.execute(
-                insert(engagements),
-                {
-                    "id": engagement_id,
-                    "community_id": community_id,
-                    "community_name": community_name,
-                    "model": self.rules.id,
-                    "standard": self.rules.model.standard,
-                    "scope": json.dumps(sorted(chosen)),
-                    "applied_on": self.today(),
-                    "applicant": person_id,
-                },
-            )
+            application = {
+                "id": engagement_id,
+                "community_id": community_id,
+                "community_name": community_name,
+                "model": self.rules.id,
+                "standard": self.rules.model.standard,
+                "scope": json.dumps(sorted(chosen)),
+                "applied_on": self.today(),
+                "applicant": person_id,
+            }
+            connection.execute(insert(engagements), application)
             self._trail(
                 connection,
                 acting,
@@ -109,6 +113,7 @@ class Engagements(Operations):
                     "model": self.rules.id,
                     "scope": sorted(chosen),
                 },
+                [inserted(engagements, application)],
             )
             return engagement_id
 
@@ -126,7 +131,7 @@ class Engagements(Operations):
             acting = self._refuse_unless(
                 attempt, lambda: as_register_administrator(connection, person_id, "assign an audit team")
             )
-            self._engagement(connection, attempt)
+            row = self._engagement(connection, attempt)
             wanted = [("lead_auditor", p) for p in ([lead] if lead else [])]
             wanted += [("auditor", p) for p in auditors]
             wanted += [("reviewer", p) for p in ([reviewer] if reviewer else [])]
@@ -136,6 +141,15 @@ class Engagements(Operations):
             for role, pid in wanted:
                 team.setdefault(pid, set()).add(role)
             problems = self._team_problems(connection, team)
+            for pid, roles in sorted(team.items()):
+                # What they did before counts, not only the roles they hold now.
+                sides = (["audit"] if roles & {"lead_auditor", "auditor"} else []) + (
+                    ["decide"] if "reviewer" in roles else []
+                )
+                for side in sides:
+                    why = conflict(connection, row.community_id, pid, engagement_id, side)
+                    if why is not None:
+                        problems.append(f"{pid}: {why}")
             if problems:
                 raise self._refusal(attempt, "; ".join(problems))
             existing = {
@@ -145,24 +159,18 @@ class Engagements(Operations):
                 )
             }
             new = [(role, pid) for role, pid in wanted if (role, pid) not in existing]
-            if new:
-                connection.execute(
-                    insert(engagement_roles),
-                    [
-                        {
-                            "engagement_id": engagement_id,
-                            "person_id": pid,
-                            "role": role,
-                            "assigned_on": self.today(),
-                        }
-                        for role, pid in new
-                    ],
-                )
+            assigned = [
+                {"engagement_id": engagement_id, "person_id": pid, "role": role, "assigned_on": self.today()}
+                for role, pid in new
+            ]
+            if assigned:
+                connection.execute(insert(engagement_roles), assigned)
             self._trail(
                 connection,
                 acting,
                 "engagement.assigned",
                 {"engagement": engagement_id, "assigned": [{"person": p, "role": r} for r, p in new]},
+                [inserted(engagement_roles, row) for row in assigned],
             )
 
     def _team_problems(self, connection: Connection, team: dict[str, set[str]]) -> list[str]:
@@ -254,18 +262,16 @@ class Engagements(Operations):
             if fresh:
                 connection.execute(insert(attachments), fresh)
             version = 1 if previous is None else previous.version + 1
-            connection.execute(
-                insert(pack_versions),
-                {
-                    "engagement_id": engagement_id,
-                    "version": version,
-                    "pack_digest": submission.digest,
-                    "manifest": submission.manifest.decode("utf-8"),
-                    "items": len(pack.items),
-                    "submitted_by": person_id,
-                    "submitted_on": self.today(),
-                },
-            )
+            submitted = {
+                "engagement_id": engagement_id,
+                "version": version,
+                "pack_digest": submission.digest,
+                "manifest": submission.manifest.decode("utf-8"),
+                "items": len(pack.items),
+                "submitted_by": person_id,
+                "submitted_on": self.today(),
+            }
+            connection.execute(insert(pack_versions), submitted)
             self._trail(
                 connection,
                 acting,
@@ -281,6 +287,7 @@ class Engagements(Operations):
                         manifest_digests(submission.manifest),
                     ),
                 },
+                [inserted(pack_versions, submitted)] + [inserted(attachments, f) for f in fresh],
             )
             return version
 
@@ -301,15 +308,20 @@ class Engagements(Operations):
                 raise self._refusal(attempt, "; ".join(problems or ["no evidence has been submitted"]))
             first = next_number(connection, verifications.c.seq, verifications.c.engagement_id, engagement_id)
             rows, events = [], []
+            today = self.today()
             for seq, v in enumerate(verdicts, start=first):
                 row = {"evidence_id": v.evidence_id, "item_digest": digests[v.evidence_id]}
                 row |= {"verdict": v.verdict, "method": v.method, "reason": v.reason.strip()}
-                rows.append({**row, "engagement_id": engagement_id, "seq": seq, "auditor": person_id})
+                stored = {**row, "engagement_id": engagement_id, "seq": seq, "auditor": person_id}
+                rows.append({**stored, "verified_on": today})
                 events.append(
-                    ("evidence.verified", {**row, "engagement": engagement_id, "version": latest[0]})
+                    (
+                        "evidence.verified",
+                        {**row, "engagement": engagement_id, "version": latest[0]},
+                        [inserted(verifications, rows[-1])],
+                    )
                 )
-            today = self.today()
-            connection.execute(insert(verifications), [{**r, "verified_on": today} for r in rows])
+            connection.execute(insert(verifications), rows)
             append_trail(connection, self.clock, acting.actor, events)
             return list(range(first, first + len(rows)))
 

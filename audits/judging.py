@@ -22,6 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 
 from audits.authority import as_auditor
+from audits.binding import inserted
 from audits.errors import RefusedError
 from audits.operations import Operations, next_number
 from audits.schema import engagements, judgements
@@ -103,6 +104,7 @@ class Judging(Operations):
             by_id = {item.id: item for item in assembled.pack.items}
             first = next_number(connection, judgements.c.seq, judgements.c.engagement_id, engagement_id)
             rows, events = [], []
+            today = self.today()
             for seq, entry in enumerate(entries, start=first):
                 cites = sorted(set(entry.cites))
                 examined = sorted(set(entry.examined))
@@ -122,18 +124,18 @@ class Judging(Operations):
                         "examined": json.dumps(examined),
                         "engagement_id": engagement_id,
                         "seq": seq,
+                        "auditor": person_id,
+                        "judged_on": today,
                     }
                 )
                 events.append(
                     (
                         "requirement.judged",
                         {**stored, "engagement": engagement_id, "version": assembled.version, "seq": seq},
+                        [inserted(judgements, rows[-1])],
                     )
                 )
-            today = self.today()
-            connection.execute(
-                insert(judgements), [{**r, "auditor": person_id, "judged_on": today} for r in rows]
-            )
+            connection.execute(insert(judgements), rows)
             append_trail(connection, self.clock, acting.actor, events)
             return list(range(first, first + len(rows)))
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +24,7 @@ from audits.authority import (
     Acting,
     described,
 )
+from audits.binding import Ref, check_rows
 from audits.blobs import Blobs
 from audits.errors import RefusedError, StoreError
 from audits.people import find_person
@@ -97,7 +98,7 @@ class Operations:
 
     def _record_refusal(self, attempt: _Attempt, reason: str) -> None:
         with self.store.write() as connection:
-            who = described(attempt.person, find_person(connection, attempt.person))
+            who = described(attempt.person, find_person(connection, attempt.person, checked=False))
             payload = {
                 "operation": attempt.operation,
                 "engagement": attempt.engagement or None,
@@ -106,13 +107,21 @@ class Operations:
             }
             append_trail(connection, self.clock, who, [("engagement.refused", payload)])
 
-    def _trail(self, connection: Connection, acting: Acting, event: str, payload: dict[str, Any]) -> None:
-        append_trail(connection, self.clock, acting.actor, [(event, payload)])
+    def _trail(
+        self,
+        connection: Connection,
+        acting: Acting,
+        event: str,
+        payload: dict[str, Any],
+        rows: Sequence[Ref] = (),
+    ) -> None:
+        append_trail(connection, self.clock, acting.actor, [(event, payload, rows)])
 
     def _engagement(self, connection: Connection, attempt: _Attempt) -> Row[Any]:
         row = connection.execute(select(engagements).where(engagements.c.id == attempt.engagement)).first()
         if row is None:
             raise self._refusal(attempt, "no such engagement")
+        check_rows(connection, engagements, [row])
         if not attempt.read_only:
             latest = last_step_on(connection, row.id)
             if latest is not None and self.today() < latest:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from audits.binding import check_rows
 from audits.names import name_problem
 from audits.schema import people as people_table
 from engine.errors import InputError, Problem
@@ -103,10 +104,11 @@ def load_people(path: Path) -> list[PersonEntry]:
     return parsed.people
 
 
-def upsert_people(connection: Connection, entries: list[PersonEntry]) -> dict[str, list[str]]:
-    """Add new people and update changed ones; returns the ids ``added`` and ``changed``."""
+def upsert_people(connection: Connection, entries: list[PersonEntry]) -> dict[str, Any]:
+    """Add new people and update changed ones; returns the ids ``added`` and ``changed``, and
+    each change of roles or community (``role_changes``): who may do what is on the trail."""
     stored = {row.id: row for row in connection.execute(select(people_table))}
-    added, changed = [], []
+    added, changed, role_changes = [], [], []
     for entry in entries:
         row = _row(entry)
         old = stored.get(entry.id)
@@ -116,20 +118,32 @@ def upsert_people(connection: Connection, entries: list[PersonEntry]) -> dict[st
         elif any(getattr(old, k) != v for k, v in row.items()):
             connection.execute(update(people_table).where(people_table.c.id == entry.id).values(row))
             changed.append(entry.id)
-    return {"added": added, "changed": changed}
+            if (old.roles, old.community) != (row["roles"], row["community"]):
+                role_changes.append(
+                    {
+                        "person": entry.id,
+                        "roles": {"from": json.loads(old.roles), "to": sorted(entry.roles)},
+                        "community": {"from": old.community, "to": entry.community},
+                    }
+                )
+    return {"added": added, "changed": changed, "role_changes": role_changes}
 
 
-def find_person(connection: Connection, person_id: str) -> Person | None:
-    """The stored person with ``person_id``, or None."""
+def find_person(connection: Connection, person_id: str, *, checked: bool = True) -> Person | None:
+    """The stored person with ``person_id``, or None. ``checked`` (the default, for anything
+    that grants authority) refuses a row changed outside Assay (:func:`audits.binding.check_rows`)."""
     row = connection.execute(select(people_table).where(people_table.c.id == person_id)).first()
     if row is None:
         return None
+    if checked:
+        check_rows(connection, people_table, [row])
     return Person(row.id, row.name, row.organisation, row.community, frozenset(json.loads(row.roles)))
 
 
 def all_people(connection: Connection) -> list[Person]:
-    """Everyone stored, by id."""
+    """Everyone stored, by id (checked against the trail, like :func:`find_person`)."""
     rows = connection.execute(select(people_table).order_by(people_table.c.id)).all()
+    check_rows(connection, people_table, rows)
     return [Person(r.id, r.name, r.organisation, r.community, frozenset(json.loads(r.roles))) for r in rows]
 
 

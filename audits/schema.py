@@ -252,3 +252,29 @@ cases = Table(
     CheckConstraint("kind IN ('complaint', 'appeal')", name="kind"),
 )
 """Complaints and appeals about an engagement, and how they were resolved."""
+
+# Binding and numbering (migration 0005) ---------------------------------------------------------
+
+bindings = Table(
+    "bindings",
+    metadata,
+    Column("table_name", String(64), primary_key=True),
+    Column("row_key", String(300), primary_key=True),  # The row's primary key, '/'-joined.
+    Column("seq", Integer, nullable=False),  # The trail record that last wrote the row.
+    Column("digest", String(80), nullable=False),  # The row's digest as that record bound it.
+)
+"""Index from each row to the trail record binding its current state (see :mod:`audits.binding`);
+derived from the trail, and checked against it by ``trail verify --store``."""
+
+certificate_numbers = Table(
+    "certificate_numbers",
+    metadata,
+    Column("number", String(64), primary_key=True),
+    Column("reserved_by", Text, nullable=False),
+    Column("reserved_on", Date, nullable=False),
+    # Where the signed PDF is written before its row commits (absolute path); cleared when swept.
+    Column("staged", Text, nullable=True),
+    Column("voided_on", Date, nullable=True),  # Set when an issue died and its number was given up.
+)
+"""Every certificate number ever handed out, committed before its PDF exists: a number is used
+once, whether its certificate was recorded (``certificates``) or the issue failed (voided)."""

@@ -38,6 +38,8 @@ from sqlalchemy import URL, Engine, Row, create_engine, event, insert, inspect, 
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DatabaseError
 
+from audits import binding
+from audits.anchor import anchor_beside, append_head
 from audits.errors import StoreError
 from audits.schema import trail
 from engine.canonical import canonical_json
@@ -60,6 +62,7 @@ SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 """A location ending in one of these (and not an existing folder) is a SQLite file."""
 
 _READ_ONLY = "assay_read_only"
+_HEAD = "assay_trail_head"  # connection.info key: (seq, hash) appended by the open transaction
 _VERSION_TABLE = "alembic_version"  # Alembic's default, in the store's (default) schema.
 # Alembic runs env.py through module-global proxies (alembic.context, alembic.op), so two
 # migrations in one process must not overlap, whatever the database's own locking does.
@@ -110,10 +113,14 @@ def migrations_config(url: URL | None = None) -> Config:
     return config
 
 
-def open_store(location: str | Path, *, create: bool = True) -> Store:
+def open_store(location: str | Path, *, create: bool = True, anchor: Path | None = None) -> Store:
     """Open the store at ``location`` (creating it unless ``create`` is off) and migrate it to
-    the newest schema."""
-    store = Store(database_url(location, create=create))
+    the newest schema. ``anchor`` is where the trail head is kept outside the database (see
+    :mod:`audits.anchor`); a SQLite store keeps it beside its file unless told otherwise."""
+    url = database_url(location, create=create)
+    if anchor is None and url.get_backend_name() == "sqlite" and url.database:
+        anchor = anchor_beside(Path(url.database))
+    store = Store(url, anchor)
     try:
         if not create and store.url.get_backend_name() != "sqlite" and not store.exists():
             # A database server is there whether or not a register is: look for one in it.
@@ -128,9 +135,11 @@ def open_store(location: str | Path, *, create: bool = True) -> Store:
 class Store:
     """A database holding the register and its trail, with one-transaction read and write scopes."""
 
-    def __init__(self, url: URL) -> None:
+    def __init__(self, url: URL, anchor: Path | None = None) -> None:
         self.url = url
         """Where the store lives."""
+        self.anchor = anchor
+        """The file the trail head is appended to after each commit; None keeps no anchor."""
         self.engine: Engine = create_engine(url)
         """The SQLAlchemy engine; use :meth:`read` and :meth:`write` rather than it directly."""
         backend = url.get_backend_name()
@@ -144,14 +153,22 @@ class Store:
         """One write transaction: commits when the block ends, rolls back on any exception.
 
         The transaction holds the database's write lock from its start, so other writers wait.
+        Once it commits, the trail head it appended (if any) is anchored outside the database.
         """
-        with self._named_damage(), self.engine.connect() as connection, connection.begin():
-            yield connection
+        with self._named_damage(), self.engine.connect() as connection:
+            connection.info.pop(_HEAD, None)  # left by a transaction that rolled back
+            connection.info.pop(binding.CHECKED, None)
+            with connection.begin():
+                yield connection
+            head = connection.info.pop(_HEAD, None)
+        if head is not None and self.anchor is not None:
+            append_head(self.anchor, *head)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """One read-only transaction over a consistent snapshot; writing in it is an error."""
         with self._named_damage(), self.engine.connect() as connection:
+            connection.info.pop(binding.CHECKED, None)
             connection.execution_options(**{_READ_ONLY: True})
             transaction = connection.begin()
             try:
@@ -209,20 +226,36 @@ class Store:
         self.close()
 
 
+Event = tuple[str, dict[str, Any]] | tuple[str, dict[str, Any], Sequence[binding.Ref]]
+"""``(event, payload)``, or ``(event, payload, rows)`` for a record binding the rows it wrote."""
+
+
 def append_trail(
-    connection: Connection, clock: Clock, actor: str, events: Sequence[tuple[str, dict[str, Any]]]
+    connection: Connection, clock: Clock, actor: str, events: Sequence[Event]
 ) -> list[TrailRecord]:
-    """Append one record per ``(event, payload)`` to the store's trail, in the caller's transaction.
+    """Append one record per event to the store's trail, in the caller's transaction.
 
     The chain continues from the last stored record; in a write transaction no other writer
-    can append in between.
+    can append in between. An event naming rows (already written in this transaction) carries
+    their digests in its payload's ``rows`` (see :mod:`audits.binding`).
     """
     last = connection.execute(select(trail.c.seq, trail.c.hash).order_by(trail.c.seq.desc()).limit(1)).first()
     chain = Trail(clock) if last is None else Trail(clock, prev=last.hash, next_seq=last.seq + 1)
-    for name, payload in events:
-        chain.append(actor, name, payload)
+    bound = []
+    # The rows of every event read back at once: a batch of verdicts is one query, not one each.
+    groups = binding.bind_all(connection, [entry[2] if len(entry) == 3 else () for entry in events])
+    for entry, rows_bound in zip(events, groups, strict=True):
+        name, payload = entry[0], entry[1]
+        if rows_bound:
+            payload = {**payload, "rows": rows_bound}
+            bound.append((chain.append(actor, name, payload).seq, rows_bound))
+        else:
+            chain.append(actor, name, payload)
     rows = [{**r.as_dict(), "payload": canonical_json(r.payload).decode("utf-8")} for r in chain.records]
     connection.execute(insert(trail), rows)
+    binding.index(connection, bound)
+    if chain.records:
+        connection.info[_HEAD] = (chain.records[-1].seq, chain.head)
     return chain.records
 
 

@@ -26,6 +26,7 @@ from typing import IO, Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from audits.binding import check_rows
 from audits.blobs import Blobs, Staged
 from audits.schema import judgements, pack_versions, verifications
 from engine.canonical import canonical_json, digest, parse_json
@@ -108,13 +109,16 @@ def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
     latest = latest_row(connection, engagement_id)
     if latest is None:
         return None
-    manifest = parse_json(latest.manifest)
-    current = _digests(manifest)
     rows = connection.execute(
         select(verifications)
         .where(verifications.c.engagement_id == engagement_id)
         .order_by(verifications.c.seq)
     ).all()
+    # An evaluation rests on these rows: each must be what its trail record bound.
+    check_rows(connection, pack_versions, [latest])
+    check_rows(connection, verifications, rows)
+    manifest = parse_json(latest.manifest)
+    current = _digests(manifest)
     applicable: dict[tuple[str, dt.date], Verification] = {}
     for row in rows:
         if current.get(row.evidence_id) != row.item_digest:
@@ -151,6 +155,7 @@ def _judgements(connection: Connection, engagement_id: str, present: set[str]) -
     rows = connection.execute(
         select(judgements).where(judgements.c.engagement_id == engagement_id).order_by(judgements.c.seq)
     ).all()
+    check_rows(connection, judgements, rows)
     applicable: dict[tuple[str, dt.date], Judgement] = {}
     for row in rows:
         cites = list(json.loads(row.cites))

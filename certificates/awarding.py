@@ -14,7 +14,8 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from audits.authority import Acting, as_register_administrator, audit_team
+from audits.authority import Acting, as_register_administrator, audit_team, refuse_issuer_conflict
+from audits.binding import check_rows, ref
 from audits.decisions import live_certificate
 from audits.errors import RefusedError
 from audits.operations import Operations
@@ -27,6 +28,7 @@ from certificates.model import Certificate, Language
 from certificates.register import Register
 from certificates.scheme import Scheme
 from certificates.signing import SigningOptions
+from engine.canonical import parse_json
 
 LIFECYCLE = ("suspend", "reinstate", "withdraw")
 
@@ -82,7 +84,8 @@ class Awarding(Operations):
                 "certificate": certificate.number,
                 "renews": award.renews,
             }
-            append_trail(connection, self.clock, acting.actor, [("engagement.certified", payload)])
+            written = [ref(decisions, engagement_id, award.decision)]
+            append_trail(connection, self.clock, acting.actor, [("engagement.certified", payload, written)])
 
         # No issue date here: issuing takes it from the register, which runs on this clock.
         decision = Decision(
@@ -110,9 +113,13 @@ class Awarding(Operations):
             connection,
             attempt,
         ):
-            self._engagement(connection, attempt)
+            engagement = self._engagement(connection, attempt)
             acting = self._refuse_unless(
                 attempt, lambda: as_register_administrator(connection, person_id, "issue a certificate")
+            )
+            self._refuse_unless(
+                attempt,
+                lambda: refuse_issuer_conflict(connection, person_id, engagement_id, "issue a certificate"),
             )
             latest = connection.execute(
                 select(decisions)
@@ -120,6 +127,8 @@ class Awarding(Operations):
                 .order_by(decisions.c.number.desc())
                 .limit(1)
             ).first()
+            if latest is not None:
+                check_rows(connection, decisions, [latest])  # read only once it is the one recorded
             if latest is None or latest.outcome != "certify":
                 raise self._refusal(attempt, "the latest decision is not to certify")
             if latest.certificate is not None:
@@ -130,6 +139,14 @@ class Awarding(Operations):
                     evaluations.c.number == latest.evaluation_number,
                 )
             ).one()
+            check_rows(connection, evaluations, [evaluation])
+            certified = parse_json(evaluation.result)["pack"]["community"]
+            if certified != engagement.community_name:
+                # The certificate names the community the result names: it must be the applicant.
+                raise self._refusal(
+                    attempt,
+                    f"the evaluation is of {certified!r}, the application of {engagement.community_name!r}",
+                )
             leads = [
                 p for p, roles in audit_team(connection, engagement_id).items() if "lead_auditor" in roles
             ]

@@ -1,9 +1,12 @@
 """Issuing a certificate: from an evaluation's output folder to a signed PDF in the register.
 
-The steps, in one register transaction: check the evaluation (its trail verifies and closes on
-this very result; the rule pack that produced it is the one named), allocate the number,
-build the certificate, render, sign with the result embedded, write the PDF atomically, record
-it. Any failure rolls the register back and leaves no file, so a number is never half-used.
+The steps: check the evaluation (its trail verifies and closes on this very result; the rule
+pack that produced it is the one named); reserve the number (committed, so it is never handed
+out twice) with a hidden, locked file for the PDF; build the certificate, render, sign with the
+result embedded and write the PDF there, outside any database lock; record it in the register;
+only then give the PDF its name. A failure voids the number and removes the file; a kill leaves
+them for the next sweep (:meth:`certificates.register.Register.sweep`), so a signed PDF never
+outlives an unrecorded number and no number is used twice.
 
 The certificate is dated when it is issued: the issue date, and the PDF's creation date, come
 from the register's clock (the issuing clock, injected), read once per issue. Validity and
@@ -37,7 +40,7 @@ from engine.errors import InputError, OutputError, Problem
 from engine.result import Result
 from engine.rulepack import RulePack
 from engine.trail import verify_lines
-from evidence_schemas.writer import publish, stage
+from evidence_schemas.writer import publish
 
 RESULT_FILE = "result.json"
 TRAIL_FILE = "trail.jsonl"
@@ -70,6 +73,8 @@ class Decision:
     the clock's is refused: a certificate is never backdated or postdated."""
     renews: str | None = None
     """Number of the certificate this one renews."""
+    test: bool = False
+    """Issued outside an engagement, for a demo: the PDF is marked TEST whatever the key."""
 
 
 @dataclass(frozen=True)
@@ -174,41 +179,37 @@ def issue_certificate(
     it writes (an engagement's link to the certificate) commits or rolls back with it.
     """
     issued_at = register.now()
-    check_decision(evaluated, rules, decision, issued_at.date())
-    staged: Path | None = None
     try:
-        with register.issuing(scheme, issued_at.date(), actor) as issuing:
-            certificate = build_certificate(
-                evaluated.result,
-                rules.model,
-                scheme,
-                _issuance(issuing.number, decision, key, issued_at.date()),
-                trail_head=evaluated.trail_head,
-                result_digest=result_digest(evaluated.raw),
-            )
-            pdf = sign_certificate(
-                render_certificate(certificate, issued_at),
-                {RESULT_FILE: evaluated.raw, CERTIFICATE_FILE: certificate_json(certificate)},
-                key,
-                signing or SigningOptions(),
-            )
-            path = out or Path(f"{certificate.number}.pdf")
-            if path.exists():
-                raise OutputError(f"{path} exists; a certificate file is never overwritten")
-            sha = hashlib.sha256(pdf).hexdigest()
-            issuing.record(certificate, sha)
-            if on_record is not None:
-                on_record(issuing.connection, certificate)
-            # Written in full while the register can still roll back, but under a temporary
-            # name: the PDF gets its real name only once the certificate is committed, so a
-            # certificate file always has its register entry, even if the process is killed.
-            staged = stage(path, pdf)
-    except BaseException:
-        # The register rolled back, so the file must not outlive it either.
-        if staged is not None:
-            staged.unlink(missing_ok=True)
-        raise
-    assert staged is not None  # the block ran to its end
+        check_decision(evaluated, rules, decision, issued_at.date())
+    except RegisterError as exc:
+        raise register.refuse("issue", "", actor, str(exc)) from None
+    path = out
+    with register.issuing(
+        scheme, issued_at.date(), actor, staging=(out.parent if out is not None else Path("."))
+    ) as issuing:
+        certificate = build_certificate(
+            evaluated.result,
+            rules.model,
+            scheme,
+            _issuance(issuing.number, decision, key, issued_at.date()),
+            trail_head=evaluated.trail_head,
+            result_digest=result_digest(evaluated.raw),
+        )
+        pdf = sign_certificate(
+            render_certificate(certificate, issued_at),
+            {RESULT_FILE: evaluated.raw, CERTIFICATE_FILE: certificate_json(certificate)},
+            key,
+            signing or SigningOptions(),
+        )
+        path = out or Path(f"{certificate.number}.pdf")
+        if path.exists():
+            raise OutputError(f"{path} exists; a certificate file is never overwritten")
+        sha = hashlib.sha256(pdf).hexdigest()
+        # Written in full, flushed, under the hidden name reserved with the number: the PDF gets
+        # its real name only once the certificate is committed. Killed before that, the next
+        # issue (or any command's sweep) removes it and voids the number.
+        staged = issuing.write(pdf)
+        issuing.record(certificate, sha, on_record)
     try:
         publish(staged, path)
     except OSError as exc:
@@ -216,6 +217,8 @@ def issue_certificate(
             f"certificate {certificate.number} is issued and recorded, but its PDF could not be put "
             f"at {path} ({exc}); it is at {staged} (sha256 {sha})"
         ) from exc
+    finally:
+        issuing.release()
     return Issued(certificate, path, sha)
 
 
@@ -227,7 +230,7 @@ def _issuance(number: str, decision: Decision, key: SigningKey, issued_on: dt.da
         lead_auditor=decision.lead_auditor,
         decision_maker=decision.decision_maker,
         language=decision.language,
-        test=is_test_certificate(key.certificate),
+        test=decision.test or is_test_certificate(key.certificate),
         renews=decision.renews,
     )
 

@@ -14,18 +14,23 @@ which reads it from :meth:`Register.now`.
 from __future__ import annotations
 
 import datetime as dt
+import errno
+import fcntl
 import json
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from audits.schema import certificates
-from audits.store import Store, append_trail, verify_trail
+from audits.binding import check_rows, ref
+from audits.schema import certificate_numbers, certificates
+from audits.store import Event, Store, append_trail, verify_trail
 from certificates.errors import RegisterError
 from certificates.model import Certificate
 from certificates.scheme import Scheme
@@ -39,6 +44,8 @@ LIVE = frozenset({"issued", "reinstated", "suspended"})
 """Stored statuses that expire by date and can still be withdrawn or renewed."""
 PUBLIC_REASONS = frozenset({"suspended", "withdrawn"})
 """Effective statuses whose reason the public register shows."""
+STAGED_PREFIX = ".assay-issuing-"
+"""A signed PDF waits under this name, locked, until its certificate is recorded."""
 _SERIAL_DIGITS = 6
 _PDF_SHA256 = re.compile(r"^(sha256:)?[0-9a-f]{64}$")
 
@@ -116,6 +123,18 @@ class RegisterEntry:
     """The certificate as issued."""
 
 
+@dataclass(frozen=True)
+class Registered:
+    """What the register vouches for under a number: :meth:`Register.lookup`."""
+
+    status: str
+    """Effective status on the day asked."""
+    pdf_sha256: str
+    """SHA-256 hex of the signed PDF as issued (its signed revision, with any timestamps then)."""
+    certificate_json: bytes
+    """The certificate as issued, canonical JSON."""
+
+
 @dataclass
 class _Attempt:
     """A requested change, so that a refusal of it can be recorded after the rollback."""
@@ -135,68 +154,95 @@ class _Attempt:
 
 
 class Issuing:
-    """An issue in progress: holds the allocated number until :meth:`record` is called."""
+    """An issue in progress: the number reserved (committed), the signed PDF not yet recorded.
 
-    def __init__(
-        self, connection: Connection, attempt: _Attempt, scheme: Scheme, issued_on: dt.date, clock: Clock
-    ) -> None:
+    The number was consumed when it was reserved, so it is never handed out again whatever
+    happens next. With a staging folder, the signed PDF is written to a hidden file there that
+    this process holds locked until the certificate is recorded; if the process dies first,
+    :meth:`Register.sweep` finds the file unlocked, removes it and voids the number, so a
+    signed PDF never outlives an unrecorded number.
+    """
+
+    def __init__(self, register: Register, attempt: _Attempt, scheme: Scheme, issued_on: dt.date) -> None:
         self.number = attempt.number
-        """The number allocated to the certificate being issued."""
+        """The number reserved for the certificate being issued."""
         self.recorded = False
         """Whether :meth:`record` has recorded the certificate."""
-        self._connection = connection
+        self.staged: Path | None = None
+        """The hidden file the signed PDF is written to (None without a staging folder)."""
+        self._fd: int | None = None
+        self._register = register
         self._attempt = attempt
         self._scheme = scheme
         self._issued_on = issued_on
-        self._clock = clock
 
-    @property
-    def connection(self) -> Connection:
-        """The issuing transaction, for records that must commit or roll back with the certificate."""
-        return self._connection
+    def write(self, pdf: bytes) -> Path:
+        """Write the signed PDF, in full and flushed, to the staged file; returns its path."""
+        if self._fd is None or self.staged is None:
+            raise RegisterError(f"certificate {self.number} has no staged file to write to")
+        view = memoryview(pdf)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        os.fsync(self._fd)
+        return self.staged
 
-    def record(self, certificate: Certificate, pdf_sha256: str) -> None:
-        """Record the rendered, signed certificate under the allocated number (and its renewal)."""
-        refuse = self._attempt.refuse
+    def record(
+        self,
+        certificate: Certificate,
+        pdf_sha256: str,
+        on_record: Callable[[Connection, Certificate], None] | None = None,
+    ) -> None:
+        """Record the rendered, signed certificate under the reserved number (and its renewal),
+        in one transaction with ``on_record`` (an engagement's link to the certificate)."""
         if self.recorded:
-            raise refuse(f"cannot issue {self.number} twice")
-        if certificate.number != self.number:
-            raise refuse(f"cannot issue {certificate.number}: the number allocated is {self.number}")
-        if certificate.issued_on != self._issued_on:
-            raise refuse(
-                f"cannot issue {self.number}: issued on {certificate.issued_on}, "
-                f"but the number was allocated for {self._issued_on}"
-            )
-        if not _PDF_SHA256.match(pdf_sha256):
-            raise refuse(f"cannot issue {self.number}: {pdf_sha256!r} is not a SHA-256 hex digest")
-        if certificate.renews is not None:
-            self._check_renewable(certificate)
-        self._insert(certificate, pdf_sha256)
+            raise RegisterError(f"cannot issue {self.number} twice")
+        with self._register._attempt("issue", self.number, self._attempt.actor) as (connection, attempt):
+            refuse = attempt.refuse
+            if certificate.number != self.number:
+                raise refuse(f"cannot issue {certificate.number}: the number reserved is {self.number}")
+            if certificate.issued_on != self._issued_on:
+                raise refuse(
+                    f"cannot issue {self.number}: issued on {certificate.issued_on}, "
+                    f"but the number was reserved for {self._issued_on}"
+                )
+            if not _PDF_SHA256.match(pdf_sha256):
+                raise refuse(f"cannot issue {self.number}: {pdf_sha256!r} is not a SHA-256 hex digest")
+            if certificate.renews is not None:
+                self._check_renewable(connection, attempt, certificate)
+            self._insert(connection, attempt, certificate, pdf_sha256)
+            if on_record is not None:
+                on_record(connection, certificate)
         self.recorded = True
 
-    def _check_renewable(self, certificate: Certificate) -> None:
+    def release(self) -> None:
+        """Let go of the staged file's lock (after it was published, or removed)."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _check_renewable(self, connection: Connection, attempt: _Attempt, certificate: Certificate) -> None:
         old_number = certificate.renews or ""
-        old = _row(self._connection, self._attempt, old_number, operation="renew")
-        current = effective_status(old.status, old.expires_on, _today(self._clock))
+        old = _row(connection, attempt, old_number, operation="renew")
+        current = effective_status(old.status, old.expires_on, _today(self._register._clock))
         why = None
         if old.status not in LIVE:
             why = f"a {old.status} certificate cannot be renewed"
         elif old.community != certificate.community:
             why = f"it certifies {old.community}, not {certificate.community}"
         if why is not None:
-            raise self._attempt.refuse(
+            raise attempt.refuse(
                 f"cannot renew {old_number} with {certificate.number}: it is {current}; {why}",
                 operation="renew",
                 number=old_number,
             )
 
-    def _insert(self, cert: Certificate, pdf: str) -> None:
+    def _insert(self, connection: Connection, attempt: _Attempt, cert: Certificate, pdf: str) -> None:
         document = canonical_json(cert.model_dump(mode="json"))
         row = _certificate_row(self._scheme, cert, pdf, document)
         why = _unstorable(certificates, row)
         if why is not None:
-            raise self._attempt.refuse(f"cannot issue {self.number}: {why}")
-        self._connection.execute(insert(certificates), row)
+            raise attempt.refuse(f"cannot issue {self.number}: {why}")
+        connection.execute(insert(certificates), row)
         issued = {
             "number": cert.number,
             "community": cert.community,
@@ -209,15 +255,23 @@ class Issuing:
             "certificate_digest": digest(document),
             "renews": cert.renews,
         }
-        events: list[tuple[str, dict[str, Any]]] = [("certificate.issued", issued)]
+        events: list[Event] = [("certificate.issued", issued, [ref(certificates, cert.number)])]
         if cert.renews is not None:
-            self._connection.execute(
+            connection.execute(
                 update(certificates)
                 .where(certificates.c.number == cert.renews)
-                .values(status="renewed", renewed_by=cert.number, status_changed_on=_today(self._clock))
+                .values(
+                    status="renewed", renewed_by=cert.number, status_changed_on=_today(self._register._clock)
+                )
             )
-            events.append(("certificate.renewed", {"number": cert.renews, "renewed_by": cert.number}))
-        append_trail(self._connection, self._clock, self._attempt.actor, events)
+            events.append(
+                (
+                    "certificate.renewed",
+                    {"number": cert.renews, "renewed_by": cert.number},
+                    [ref(certificates, cert.renews)],
+                )
+            )
+        append_trail(connection, self._register._clock, attempt.actor, events)
 
 
 class Register:
@@ -234,19 +288,98 @@ class Register:
     # Issuing -----------------------------------------------------------------------------
 
     @contextmanager
-    def issuing(self, scheme: Scheme, issued_on: dt.date, actor: str) -> Iterator[Issuing]:
-        """Allocate the next number and, in the same transaction, record the certificate.
+    def issuing(
+        self, scheme: Scheme, issued_on: dt.date, actor: str, *, staging: Path | None = None
+    ) -> Iterator[Issuing]:
+        """Reserve the next number (committed at once), then let the block record the certificate.
 
-        The number is ``PREFIX-YYYY-NNNNNN``, one above the highest used for the prefix and
-        year. Leaving the block commits the certificate and its trail record together; an
-        exception rolls everything back and the number stays unused.
+        The number is ``PREFIX-YYYY-NNNNNN``, one above the highest ever reserved or issued for the
+        prefix and year. With ``staging`` (the folder the PDF will be published in) a hidden file
+        there is created and locked for the signed PDF before the reservation commits. If the
+        block ends without :meth:`Issuing.record` (an exception, a refusal), the staged file is
+        removed and the number voided, on the trail; it is never reused.
         """
-        with self._attempt("issue", "", actor) as (connection, attempt):
-            attempt.number = _next_number(connection, scheme.number_prefix, issued_on.year)
-            issuing = Issuing(connection, attempt, scheme, issued_on, self._clock)
+        self.sweep()
+        issuing = self._reserve(scheme, issued_on, actor, staging)
+        try:
             yield issuing
             if not issuing.recorded:
-                raise attempt.refuse(f"certificate {issuing.number} was allocated but never recorded")
+                raise RegisterError(f"certificate {issuing.number} was reserved but never recorded")
+        except BaseException as exc:
+            if not issuing.recorded:
+                if issuing.staged is not None:
+                    issuing.staged.unlink(missing_ok=True)
+                issuing.release()
+                self._void(issuing.number, actor, f"the issue failed: {exc}"[:500])
+            raise
+        finally:
+            if issuing.recorded and issuing.staged is None:
+                issuing.release()
+
+    def _reserve(self, scheme: Scheme, issued_on: dt.date, actor: str, staging: Path | None) -> Issuing:
+        with self._attempt("issue", "", actor) as (connection, attempt):
+            attempt.number = _next_number(connection, scheme.number_prefix, issued_on.year)
+            issuing = Issuing(self, attempt, scheme, issued_on)
+            staged = None
+            if staging is not None:
+                staged = (staging / f"{STAGED_PREFIX}{attempt.number}.pdf").resolve()
+                issuing._fd = _locked_new(staged)
+                issuing.staged = staged
+            try:
+                connection.execute(
+                    insert(certificate_numbers),
+                    {
+                        "number": attempt.number,
+                        "reserved_by": actor,
+                        "reserved_on": _today(self._clock),
+                        "staged": None if staged is None else str(staged),
+                    },
+                )
+                payload = {"number": attempt.number, "staged": None if staged is None else str(staged)}
+                written = [ref(certificate_numbers, attempt.number)]
+                append_trail(
+                    connection, self._clock, actor, [("certificate.number_reserved", payload, written)]
+                )
+            except BaseException:
+                if staged is not None:
+                    staged.unlink(missing_ok=True)
+                issuing.release()
+                raise
+        return issuing
+
+    def sweep(self) -> list[str]:
+        """Void every reserved number whose issue died before its certificate was recorded,
+        removing the signed PDF it staged; returns the numbers voided. A staged file still locked
+        belongs to an issue in progress and is left alone."""
+        with self._store.read() as connection:
+            pending = connection.execute(
+                select(certificate_numbers.c.number, certificate_numbers.c.staged).where(
+                    certificate_numbers.c.voided_on.is_(None),
+                    certificate_numbers.c.staged.is_not(None),
+                    certificate_numbers.c.number.not_in(select(certificates.c.number)),
+                )
+            ).all()
+        voided = []
+        for number, staged in pending:
+            removed = _remove_unlocked(Path(staged))
+            if removed is not None:
+                self._void(number, "assay (sweep)", "the issue stopped before its certificate was recorded")
+                voided.append(number)
+        return voided
+
+    def _void(self, number: str, actor: str, reason: str) -> None:
+        with self._store.write() as connection:
+            done = connection.execute(
+                update(certificate_numbers)
+                .where(certificate_numbers.c.number == number, certificate_numbers.c.voided_on.is_(None))
+                .values(voided_on=_today(self._clock))
+            )
+            if done.rowcount == 1:
+                payload = {"number": number, "reason": reason}
+                written = [ref(certificate_numbers, number)]
+                append_trail(
+                    connection, self._clock, actor, [("certificate.number_voided", payload, written)]
+                )
 
     # Lifecycle ---------------------------------------------------------------------------
 
@@ -267,6 +400,7 @@ class Register:
         today = _today(self._clock)
         with self._attempt(operation, number, actor) as (connection, attempt):
             row = _row(connection, attempt, number)
+            check_rows(connection, certificates, [row])
             current = effective_status(row.status, row.expires_on, today)
             why = _why_refused(row, current, transition)
             if why is None and not reason.strip():
@@ -281,19 +415,32 @@ class Register:
                 .values(status=transition.target, status_reason=reason.strip(), status_changed_on=today)
             )
             payload = {"number": number, "reason": reason.strip(), "previous_status": row.status}
-            append_trail(connection, self._clock, actor, [(f"certificate.{transition.target}", payload)])
+            written = [ref(certificates, number)]
+            append_trail(
+                connection, self._clock, actor, [(f"certificate.{transition.target}", payload, written)]
+            )
 
     # Reading -----------------------------------------------------------------------------
 
     def status(self, number: str, on: dt.date) -> str | None:
         """Effective status of ``number`` on ``on``; None when it is not in the register."""
+        found = self.lookup(number, on)
+        return None if found is None else found.status
+
+    def lookup(self, number: str, on: dt.date) -> Registered | None:
+        """What the register vouches for under ``number`` on ``on``: its effective status and
+        the PDF and certificate it recorded; None when the number is not registered. The row
+        must be the one its trail record bound (a :class:`~audits.errors.StoreError` says not)."""
         with self._store.read() as connection:
-            row = connection.execute(
-                select(certificates.c.status, certificates.c.expires_on).where(
-                    certificates.c.number == number
-                )
-            ).first()
-        return None if row is None else effective_status(row.status, row.expires_on, on)
+            row = connection.execute(select(certificates).where(certificates.c.number == number)).first()
+            if row is None:
+                return None
+            check_rows(connection, certificates, [row])
+        return Registered(
+            effective_status(row.status, row.expires_on, on),
+            row.pdf_sha256,
+            row.certificate_json.encode("utf-8"),
+        )
 
     def entry(self, number: str, on: dt.date) -> RegisterEntry:
         """The register's entry for ``number``, read on ``on``."""
@@ -348,6 +495,11 @@ class Register:
                 self._record_refusal(attempt, str(exc))
             raise
 
+    def refuse(self, operation: str, number: str, actor: str, reason: str) -> RegisterError:
+        """Record a refusal decided outside a register transaction; returns the error to raise."""
+        self._record_refusal(_Attempt(operation, number, actor), reason)
+        return RegisterError(reason)
+
     def _record_refusal(self, attempt: _Attempt, reason: str) -> None:
         payload = {"operation": attempt.operation, "number": attempt.number, "reason": reason}
         with self._store.write() as connection:
@@ -364,20 +516,62 @@ def _today(clock: Clock) -> dt.date:
 
 
 def _next_number(connection: Connection, prefix: str, year: int) -> str:
-    """One above the highest number used for ``prefix`` and ``year``, in the caller's write transaction."""
+    """One above the highest number ever reserved or issued for ``prefix`` and ``year``, in the
+    caller's write transaction (certificates issued before reservations existed count too)."""
     stem = f"{prefix}-{year}-"
-    column = certificates.c.number
-    # The range lets the primary key index answer; LIKE keeps out anything not of the form.
-    highest = connection.execute(
-        select(func.max(column)).where(
-            column.between(stem + "0" * _SERIAL_DIGITS, stem + "9" * _SERIAL_DIGITS),
-            column.like(stem + "_" * _SERIAL_DIGITS),
-        )
-    ).scalar_one()
+    highest = None
+    for column in (certificates.c.number, certificate_numbers.c.number):
+        # The range lets the primary key index answer; LIKE keeps out anything not of the form.
+        found = connection.execute(
+            select(func.max(column)).where(
+                column.between(stem + "0" * _SERIAL_DIGITS, stem + "9" * _SERIAL_DIGITS),
+                column.like(stem + "_" * _SERIAL_DIGITS),
+            )
+        ).scalar_one()
+        if found is not None and (highest is None or found > highest):
+            highest = found
     serial = 1 if highest is None else int(highest[len(stem) :]) + 1
     if serial >= 10**_SERIAL_DIGITS:
-        raise RegisterError(f"no {stem}* numbers left: {serial - 1} were issued in {year}")
+        raise RegisterError(f"no {stem}* numbers left: {serial - 1} were used in {year}")
     return f"{stem}{serial:0{_SERIAL_DIGITS}d}"
+
+
+def _locked_new(path: Path) -> int:
+    """Create ``path`` for the signed PDF and lock it; a file left there by a dead issue (nobody
+    holds its lock) is replaced, one held by a live issue is an error."""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+        except FileExistsError:
+            if _remove_unlocked(path) is None:
+                raise RegisterError(f"{path} is being written by another issue") from None
+            continue
+        except OSError as exc:
+            raise RegisterError(f"cannot stage the certificate at {path}: {exc.strerror}") from None
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+    raise RegisterError(f"cannot stage the certificate at {path}")
+
+
+def _remove_unlocked(path: Path) -> Path | None:
+    """Remove ``path`` unless a live process holds its lock; returns it when it is gone (or was)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return path
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+            return None
+        raise
+    try:
+        path.unlink(missing_ok=True)
+    finally:
+        os.close(fd)
+    return path
 
 
 def _row(connection: Connection, attempt: _Attempt, number: str, operation: str | None = None) -> Row[Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from asn1crypto import crl as asn1_crl
 from asn1crypto import x509 as asn1_x509
@@ -36,12 +37,25 @@ from pyhanko_certvalidator import ValidationContext
 
 from certificates.model import Certificate, parse_qr_payload, result_digest
 from certificates.signing import Level
+from engine.canonical import canonical_json
 
 TrustRoot: TypeAlias = x509.Certificate | asn1_x509.Certificate
 """A trust anchor, as ``cryptography`` or ``asn1crypto`` certificate."""
 
-StatusLookup = Callable[[str, dt.date], str | None]
-"""The register's effective status of a certificate number on a day; None when not registered."""
+
+class Registered(Protocol):
+    """What a register vouches for under a number (see :meth:`certificates.register.Register.lookup`)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def pdf_sha256(self) -> str: ...
+    @property
+    def certificate_json(self) -> bytes: ...
+
+
+RegisterLookup = Callable[[str, dt.date], Registered | None]
+"""The register's entry for a certificate number on a day; None when not registered."""
 
 VALID_STATUSES = frozenset({"issued", "reinstated"})
 """Register statuses under which a certificate is valid."""
@@ -99,15 +113,17 @@ def verify_certificate(
     trust_roots: Sequence[TrustRoot],
     *,
     today: dt.date,
-    status: StatusLookup | None = None,
+    register: RegisterLookup | None = None,
     crls: Sequence[bytes] = (),
 ) -> Verification:
     """Verify a signed certificate PDF against ``trust_roots`` (and ``crls``, PEM or DER) as of ``today``.
 
-    ``status``, when given, looks the number up in the register; only issued and reinstated pass.
+    ``register``, when given, looks the number up: only issued and reinstated pass, and the PDF
+    must be the one recorded under that number (one of its revisions hashes to the recorded
+    SHA-256, so timestamps added later still verify, and it embeds the certificate recorded).
     """
     try:
-        return _verify(pdf, trust_roots, today, status, crls)
+        return _verify(pdf, trust_roots, today, register, crls)
     except Exception as exc:  # a verifier must fail closed: whatever breaks, the answer is INVALID
         return Verification(ok=False, reasons=[f"verification failed: {_message(exc)}"])
 
@@ -116,7 +132,7 @@ def _verify(
     pdf: bytes,
     trust_roots: Sequence[TrustRoot],
     today: dt.date,
-    status: StatusLookup | None,
+    register: RegisterLookup | None,
     crls: Sequence[bytes],
 ) -> Verification:
     reasons: list[str] = []
@@ -140,8 +156,8 @@ def _verify(
     if certificate is not None:
         if today > certificate.expires_on:
             reasons.append(f"certificate expired on {certificate.expires_on.isoformat()}")
-        if status is not None:
-            _check_register(certificate.number, today, status, reasons)
+        if register is not None:
+            _check_register(pdf, certificate, today, register, reasons)
     return Verification(
         ok=not reasons,
         reasons=reasons,
@@ -298,16 +314,45 @@ def _check_keywords(keywords: str | None, certificate: Certificate, reasons: lis
         )
 
 
-def _check_register(number: str, today: dt.date, status: StatusLookup, reasons: list[str]) -> None:
+def _check_register(
+    pdf: bytes, certificate: Certificate, today: dt.date, register: RegisterLookup, reasons: list[str]
+) -> None:
+    number = certificate.number
     try:
-        effective = status(number, today)
-    except Exception as exc:  # an unreachable register cannot vouch for the certificate
+        entry = register(number, today)
+    except Exception as exc:  # an unreachable or tampered register cannot vouch for the certificate
         reasons.append(f"register lookup for {number} failed: {_message(exc)}")
         return
-    if effective is None:
+    if entry is None:
         reasons.append(f"certificate {number} is not in the register")
-    elif effective not in VALID_STATUSES:
-        reasons.append(f"certificate {number} is {effective} in the register")
+        return
+    if entry.status not in VALID_STATUSES:
+        reasons.append(f"certificate {number} is {entry.status} in the register")
+    if not any(hashlib.sha256(pdf[:end]).hexdigest() == entry.pdf_sha256 for end in revision_ends(pdf)):
+        reasons.append(
+            f"this PDF is not the one the register recorded for {number}: none of its revisions has "
+            f"the recorded SHA-256 {entry.pdf_sha256} (another PDF under the same number, or altered)"
+        )
+    if canonical_json(certificate.model_dump(mode="json")) != entry.certificate_json:
+        reasons.append(
+            f"the certificate embedded in this PDF differs from the one the register recorded for {number}"
+        )
+
+
+def revision_ends(pdf: bytes) -> list[int]:
+    """Where each revision of a PDF may end: after every ``%%EOF`` and its end-of-line, if any
+    (an incremental update, such as a document timestamp, is appended after the last)."""
+    ends = []
+    start = pdf.find(b"%%EOF")
+    while start != -1:
+        end = start + 5
+        ends.append(end)
+        for eol in (b"\r\n", b"\n", b"\r"):
+            if pdf.startswith(eol, end):
+                ends.append(end + len(eol))
+                break
+        start = pdf.find(b"%%EOF", end)
+    return ends
 
 
 def _embedded_files(root: generic.DictionaryObject) -> dict[str, bytes]:

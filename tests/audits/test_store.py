@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import multiprocessing
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from audits.errors import StoreError
+from audits.integrity import check_integrity
 from audits.schema import certificates, metadata, trail
 from audits.store import BUSY_TIMEOUT_MS, Store, database_url, migrations_config, open_store
 from certificates.model import Certificate
@@ -33,7 +35,7 @@ from certificates.scheme import Scheme
 from engine.sources import FixedClock
 from tests.certificates.test_register import ISSUED, make_certificate
 
-HEAD = "0004"
+HEAD = "0005"
 
 
 def _trail_row(seq: int) -> dict[str, object]:
@@ -310,10 +312,13 @@ def _assert_issued_once(location: str, numbers: list[str], expected: int) -> Non
     with open_store(location) as store:
         register = Register(store, FixedClock(dt.datetime(2026, 7, 16, tzinfo=dt.UTC)))
         assert [e.number for e in register.entries(ISSUED)] == sorted(numbers)
-        assert register.verify_trail().records == expected
+        # Each issue is two records: the number reserved, then the certificate issued under it.
+        assert register.verify_trail().records == 2 * expected
         with store.read() as connection:
-            recorded = connection.execute(select(trail.c.payload).order_by(trail.c.seq)).scalars().all()
-    assert sorted(p.split('"number":"')[1][:17] for p in recorded) == sorted(numbers)
+            recorded = connection.execute(select(trail.c.event, trail.c.payload).order_by(trail.c.seq)).all()
+    for event in ("certificate.number_reserved", "certificate.issued"):
+        named = [p.split('"number":"')[1][:17] for e, p in recorded if e == event]
+        assert sorted(named) == sorted(numbers)
 
 
 def test_processes_issuing_at_once_get_distinct_gap_free_numbers(database: str) -> None:
@@ -361,7 +366,7 @@ def test_processes_opening_a_new_store_at_once_migrate_it_once(database: str) ->
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 
-def test_upgrading_from_0003_keeps_every_judgement_and_examined_nothing(database: str) -> None:
+def test_upgrading_from_0003_keeps_every_judgement_examined_nothing_and_binds_them(database: str) -> None:
     """Migration 0004 adds ``judgements.examined``: judgements stored before it are kept as they
     were, having examined nothing in depth."""
     store = Store(database_url(database))
@@ -390,11 +395,16 @@ def test_upgrading_from_0003_keeps_every_judgement_and_examined_nothing(database
             )
     finally:
         store.close()
-    with open_store(database) as store, store.read() as connection:
-        assert _versions(connection) == [HEAD]
-        rows = connection.execute(
-            text("SELECT seq, requirement, rating, cites, reason, examined FROM judgements")
-        ).all()
+    with open_store(database) as store:
+        with store.read() as connection:
+            assert _versions(connection) == [HEAD]
+            rows = connection.execute(
+                text("SELECT seq, requirement, rating, cites, reason, examined FROM judgements")
+            ).all()
+            bound = connection.execute(text("SELECT event, payload FROM trail")).all()
+        # Migration 0005 vouched for the rows it found, in one record, and anchored it.
+        assert [(e, json.loads(p)["rows_bound"]) for e, p in bound] == [("store.bound", 3)]
+        assert check_integrity(store).problems == []
     assert [tuple(r) for r in rows] == [(1, "1.2.2/2/x", "fully", '["a"]', "Seen.", "[]")]
 
 

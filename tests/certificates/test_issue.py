@@ -15,22 +15,37 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import PdfTimeStamper
+from sqlalchemy import update
 
 import examples
 from assay.evaluate_cli import output_files, run_evaluation
 from assay.output import write_folder
+from audits.schema import certificate_numbers
 from audits.store import Store, open_store
 from certificates.errors import RegisterError, SigningError
-from certificates.issue import Decision, Evaluated, Issued, issue_certificate, read_evaluation
+from certificates.issue import (
+    CERTIFICATE_FILE,
+    RESULT_FILE,
+    Decision,
+    Evaluated,
+    Issued,
+    certificate_json,
+    issue_certificate,
+    read_evaluation,
+)
 from certificates.keys import SigningKey
 from certificates.model import qr_payload, result_digest
-from certificates.pki import TestPki
+from certificates.pki import TestPki, dummy_timestamper
 from certificates.register import Register
+from certificates.render import render_certificate
 from certificates.scheme import Scheme
-from certificates.signing import SigningOptions
+from certificates.signing import SigningOptions, sign_certificate
 from certificates.verify import verify_certificate
 from engine.errors import InputError, OutputError
 from engine.rulepack import RulePack
@@ -95,7 +110,7 @@ def test_an_issued_certificate_verifies_with_assay_and_independent_tools(
     assert issued.certificate.result_digest == result_digest(raw)
     assert issued.certificate.test  # the test PKI's signer: watermarked
 
-    verification = verify_certificate(pdf, [pki.root_certificate()], today=TODAY, status=register.status)
+    verification = verify_certificate(pdf, [pki.root_certificate()], today=TODAY, register=register.lookup)
     assert verification.reasons == []
     assert verification.result == raw
     assert verification.certificate == issued.certificate
@@ -107,7 +122,8 @@ def test_an_issued_certificate_verifies_with_assay_and_independent_tools(
 
     entry = register.entry(issued.certificate.number, TODAY)
     assert (entry.status, entry.pdf_sha256) == ("issued", hashlib.sha256(pdf).hexdigest())
-    assert register.verify_trail().records == 1
+    assert register.verify_trail().records == 2  # the number reserved, the certificate issued
+    assert [p.name for p in tmp_path.glob(".assay-issuing-*")] == []  # published, not left staged
 
 
 def test_the_qr_code_and_the_attachments_read_back_with_other_tools(
@@ -152,7 +168,7 @@ def test_a_tampered_issued_certificate_fails_everywhere(
     assert openssl_verify(tampered, pki.root, tmp_path).returncode != 0
 
 
-def test_a_failed_signature_leaves_no_file_and_no_number_used(
+def test_a_failed_signature_leaves_no_file_and_voids_its_number(
     evaluation_folder: Path, rule_pack: RulePack, signing_key: SigningKey, register: Register, tmp_path: Path
 ) -> None:
     out = tmp_path / "cert.pdf"
@@ -169,9 +185,11 @@ def test_a_failed_signature_leaves_no_file_and_no_number_used(
             signing=SigningOptions(level="B-T"),
         )
     assert not out.exists()
+    assert list(tmp_path.glob(".assay-issuing-*")) == []
     assert register.entries(TODAY) == []
     issued = _issue(evaluation_folder, rule_pack, signing_key, register, out)
-    assert issued.certificate.number == f"ASSAY-{TODAY.year}-000001"
+    # Number 1 was consumed by the failed issue: a number is never used twice.
+    assert issued.certificate.number == f"ASSAY-{TODAY.year}-000002"
 
 
 def test_an_existing_file_is_never_overwritten(
@@ -286,11 +304,11 @@ def test_renewal_replaces_the_old_certificate_in_the_register(
     assert second.certificate.renews == first.certificate.number
     assert register.status(first.certificate.number, TODAY) == "renewed"
     old = verify_certificate(
-        first.path.read_bytes(), [pki.root_certificate()], today=TODAY, status=register.status
+        first.path.read_bytes(), [pki.root_certificate()], today=TODAY, register=register.lookup
     )
     assert old.reasons == [f"certificate {first.certificate.number} is renewed in the register"]
     new = verify_certificate(
-        second.path.read_bytes(), [pki.root_certificate()], today=TODAY, status=register.status
+        second.path.read_bytes(), [pki.root_certificate()], today=TODAY, register=register.lookup
     )
     assert new.ok
 
@@ -300,3 +318,72 @@ def test_evaluated_carries_the_trail_head(evaluation_folder: Path) -> None:
     last = json.loads((evaluation_folder / "trail.jsonl").read_text(encoding="utf-8").splitlines()[-1])
     assert evaluated.trail_head == last["hash"]
     assert evaluated.raw == (evaluation_folder / "result.json").read_bytes()
+
+
+def test_the_register_vouches_for_its_own_pdf_only(
+    evaluation_folder: Path,
+    rule_pack: RulePack,
+    signing_key: SigningKey,
+    register: Register,
+    pki: TestPki,
+    tmp_path: Path,
+) -> None:
+    """A second PDF under a number is INVALID against the register; a document timestamp added
+    to the recorded PDF later (an incremental update, as B-LTA upkeep adds) still verifies."""
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf")
+    number, pdf, roots = issued.certificate.number, issued.path.read_bytes(), [pki.root_certificate()]
+    evaluated = read_evaluation(evaluation_folder)
+    again = sign_certificate(
+        render_certificate(issued.certificate, register.now()),
+        {RESULT_FILE: evaluated.raw, CERTIFICATE_FILE: certificate_json(issued.certificate)},
+        signing_key,
+    )
+    assert again != pdf
+    assert verify_certificate(again, roots, today=TODAY).reasons == []  # a good signature, on its own
+    assert verify_certificate(again, roots, today=TODAY, register=register.lookup).reasons == [
+        f"this PDF is not the one the register recorded for {number}: none of its revisions has the "
+        f"recorded SHA-256 {issued.pdf_sha256} (another PDF under the same number, or altered)"
+    ]
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    stamped = io.BytesIO()
+    PdfTimeStamper(dummy_timestamper(pki)).timestamp_pdf(writer, "sha256", output=stamped)
+    later = stamped.getvalue()
+    assert later.startswith(pdf)
+    assert len(later) > len(pdf)
+    assert verify_certificate(later, roots, today=TODAY, register=register.lookup).reasons == []
+
+
+def test_a_staged_pdf_of_a_dead_issue_is_swept_and_its_number_voided(
+    evaluation_folder: Path,
+    rule_pack: RulePack,
+    signing_key: SigningKey,
+    register: Register,
+    pki: TestPki,
+    tmp_path: Path,
+) -> None:
+    """The issuing process dies after signing, before recording: its staged PDF is signed and
+    valid on its own, names a number the register never recorded, and the next issue sweeps it,
+    voids the number and takes the next."""
+    left: dict[str, Any] = {}
+
+    def die_after_signing() -> None:
+        with register.issuing(Scheme(), TODAY, "tester", staging=tmp_path) as issuing:
+            left["number"], left["staged"] = issuing.number, issuing.write(b"%PDF-1.7 signed, not recorded")
+            left["bytes"] = left["staged"].read_bytes()
+            issuing.release()  # the lock dies with the process...
+            raise KeyboardInterrupt  # ...and so, here, does the issue
+
+    with pytest.raises(KeyboardInterrupt):
+        die_after_signing()
+    number, staged = left["number"], left["staged"]
+    # The failure path removed the file and voided at once; a real kill leaves both for the sweep.
+    assert not staged.exists()
+    staged.write_bytes(left["bytes"])
+    reserved = certificate_numbers.c.number == number
+    with register._store.write() as connection:  # as a kill leaves it: reserved, not voided
+        connection.execute(update(certificate_numbers).where(reserved).values(voided_on=None))
+    assert register.lookup(number, TODAY) is None  # never verifies against the register
+    assert register.sweep() == [number]
+    assert not staged.exists()
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf")
+    assert issued.certificate.number == f"ASSAY-{TODAY.year}-000002"

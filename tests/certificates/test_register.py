@@ -117,6 +117,11 @@ def certificates_dump(store: Store) -> list[tuple[Any, ...]]:
         ]
 
 
+def unbound(payload: dict[str, Any]) -> dict[str, Any]:
+    """A payload without the row bindings its record carries."""
+    return {k: v for k, v in payload.items() if k != "rows"}
+
+
 def trail_rows(store: Store) -> list[tuple[str, str, dict[str, Any]]]:
     """(event, actor, payload) of every trail record, in order."""
     with store.read() as connection:
@@ -153,24 +158,31 @@ def test_issue_suspend_reinstate_withdraw(register: Register, store: Store, cloc
     assert register.status(number, dt.date(2035, 1, 1)) == "withdrawn"
     events = trail_rows(store)
     assert [(event, actor) for event, actor, _ in events] == [
+        ("certificate.number_reserved", REGISTRAR),
         ("certificate.issued", REGISTRAR),
         ("certificate.suspended", "Sam Scheme-Manager"),
         ("certificate.reinstated", "Sam Scheme-Manager"),
         ("certificate.withdrawn", "Dee Decider"),
     ]
-    issued = events[0][2]
+    assert unbound(events[0][2]) == {"number": number, "staged": None}
+    issued = events[1][2]
     assert issued["number"] == number
     assert issued["pdf_sha256"] == PDF
     assert issued["renews"] is None
     assert issued["certificate_digest"].startswith("sha256:")
-    assert events[1][2] == {
+    assert unbound(events[2][2]) == {
         "number": number,
         "reason": "surveillance audit overdue",
         "previous_status": "issued",
     }
-    assert events[3][2]["previous_status"] == "reinstated"
+    # Every change binds the row it left: the certificate's digest after each transition.
+    assert [[(r["table"], r["key"]) for r in payload["rows"]] for _, _, payload in events[1:]] == [
+        [("certificates", number)]
+    ] * 4
+    assert len({payload["rows"][0]["digest"] for _, _, payload in events[1:]}) == 4
+    assert events[4][2]["previous_status"] == "reinstated"
     verified = register.verify_trail()
-    assert verified.records == 4
+    assert verified.records == 5
     assert register.verify_trail(head=verified.head) == verified
 
 
@@ -180,7 +192,7 @@ def test_trail_times_come_from_the_clock(register: Register, store: Store, clock
     register.suspend(number, "complaint under investigation", REGISTRAR)
     with store.read() as connection:
         times = connection.execute(select(trail.c.time).order_by(trail.c.seq)).scalars().all()
-    assert times == ["2026-07-15T09:00:00Z", "2026-08-02T13:45:07Z"]
+    assert times == ["2026-07-15T09:00:00Z", "2026-07-15T09:00:00Z", "2026-08-02T13:45:07Z"]
 
 
 def test_a_certificate_expires_by_date(register: Register, clock: MovableClock) -> None:
@@ -217,17 +229,20 @@ def test_renewal_issues_a_new_certificate_and_retires_the_old(
     assert register.entry(new, dt.date(2029, 9, 1)).renews == old
     events = trail_rows(store)
     assert [event for event, _, _ in events] == [
+        "certificate.number_reserved",
         "certificate.issued",
+        "certificate.number_reserved",
         "certificate.issued",
         "certificate.renewed",
     ]
-    assert events[1][2]["renews"] == old
-    assert events[2][2] == {"number": old, "renewed_by": new}
+    assert events[3][2]["renews"] == old
+    assert unbound(events[4][2]) == {"number": old, "renewed_by": new}
     with pytest.raises(RegisterError, match=f"cannot renew {old} with ASSAY-2029-000002: it is renewed"):
         issue(register, dt.date(2029, 9, 1), renews=old)
     with pytest.raises(RegisterError, match=f"cannot withdraw {old}: it is renewed; it was renewed by {new}"):
         register.withdraw(old, "mistake", REGISTRAR)
-    assert register.verify_trail().records == 5
+    # + reserved, refused, voided (the refused renewal) and the refused withdrawal.
+    assert register.verify_trail().records == 9
 
 
 def test_a_refused_renewal_issues_nothing(register: Register, store: Store) -> None:
@@ -248,7 +263,7 @@ def test_a_refused_renewal_issues_nothing(register: Register, store: Store) -> N
 
     with pytest.raises(RegisterError, match="it certifies Harbourton, not Larkfield"):
         issue_with(register, record_for_another_community)
-    assert elsewhere == "ASSAY-2026-000002"
+    assert elsewhere == "ASSAY-2026-000004"  # 2 and 3 were voided by the refused renewals
     assert certificates_dump(store)[: len(before)] == before
     assert register.status(elsewhere, ISSUED) == "issued"
     refusals = [payload for event, _, payload in trail_rows(store) if event == "certificate.refused"]
@@ -257,7 +272,7 @@ def test_a_refused_renewal_issues_nothing(register: Register, store: Store) -> N
         ("renew", "ASSAY-2020-000009"),
         ("renew", elsewhere),
     ]
-    assert issue(register) == "ASSAY-2026-000003"
+    assert issue(register) == "ASSAY-2026-000006"
 
 
 def test_numbers_are_sequential_per_prefix_and_year(register: Register) -> None:
@@ -348,6 +363,7 @@ def test_a_change_without_a_reason_is_refused(register: Register, store: Store, 
             getattr(register, operation)(number, reason, REGISTRAR)
     assert certificates_dump(store) == before
     assert [event for event, _, _ in trail_rows(store)] == [
+        "certificate.number_reserved",
         "certificate.issued",
         *["certificate.refused"] * 2,
     ]
@@ -360,7 +376,10 @@ def test_an_actor_is_required(register: Register, store: Store) -> None:
     with pytest.raises(RegisterError, match="cannot issue a certificate: an actor is required"):
         issue(register, actor="")
     assert register.status(number, ISSUED) == "issued"
-    assert [event for event, _, _ in trail_rows(store)] == ["certificate.issued"]
+    assert [event for event, _, _ in trail_rows(store)] == [
+        "certificate.number_reserved",
+        "certificate.issued",
+    ]
 
 
 def test_an_unknown_number_is_refused(register: Register, store: Store) -> None:
@@ -381,19 +400,31 @@ def test_an_unknown_number_is_refused(register: Register, store: Store) -> None:
     )
 
 
-def test_an_issuing_block_that_raises_leaves_nothing(register: Register, store: Store) -> None:
+def test_an_issuing_block_that_raises_records_nothing_and_voids_its_number(
+    register: Register, store: Store
+) -> None:
     issue(register)
 
-    def record_then_fail(issuing: Issuing) -> None:
+    def fail(issuing: Issuing) -> None:
         assert issuing.number == "ASSAY-2026-000002"
-        issuing.record(make_certificate(issuing.number), PDF)
         raise RuntimeError("signing failed")
 
     with pytest.raises(RuntimeError, match="signing failed"):
-        issue_with(register, record_then_fail)
+        issue_with(register, fail)
     assert [e.number for e in register.entries(ISSUED)] == ["ASSAY-2026-000001"]
-    assert [event for event, _, _ in trail_rows(store)] == ["certificate.issued"]
-    assert issue(register) == "ASSAY-2026-000002"
+    events = trail_rows(store)
+    assert [event for event, _, _ in events] == [
+        "certificate.number_reserved",
+        "certificate.issued",
+        "certificate.number_reserved",
+        "certificate.number_voided",
+    ]
+    assert unbound(events[-1][2]) == {
+        "number": "ASSAY-2026-000002",
+        "reason": "the issue failed: signing failed",
+    }
+    # The number was consumed when it was reserved: it is never handed out again.
+    assert issue(register) == "ASSAY-2026-000003"
 
 
 def test_recording_checks_what_was_allocated(register: Register, store: Store) -> None:
@@ -404,25 +435,38 @@ def test_recording_checks_what_was_allocated(register: Register, store: Store) -
     bodies: list[tuple[Callable[[Issuing], None], str]] = [
         (
             lambda issuing: issuing.record(make_certificate("ASSAY-2026-000007"), PDF),
-            "cannot issue ASSAY-2026-000007: the number allocated is ASSAY-2026-000001",
+            "cannot issue ASSAY-2026-000007: the number reserved is ASSAY-2026-000001",
         ),
         (
             lambda issuing: issuing.record(make_certificate(issuing.number, dt.date(2026, 7, 16)), PDF),
-            "issued on 2026-07-16, but the number was allocated for 2026-07-15",
+            "issued on 2026-07-16, but the number was reserved for 2026-07-15",
         ),
         (
             lambda issuing: issuing.record(make_certificate(issuing.number), "not-a-digest"),
             "'not-a-digest' is not a SHA-256 hex digest",
         ),
-        (lambda issuing: None, "ASSAY-2026-000001 was allocated but never recorded"),
-        (record_twice, "cannot issue ASSAY-2026-000001 twice"),
+        (lambda issuing: None, "ASSAY-2026-000004 was reserved but never recorded"),
+        (record_twice, "cannot issue ASSAY-2026-000005 twice"),
     ]
     for body, message in bodies:
         with pytest.raises(RegisterError, match=message):
             issue_with(register, body)
-    assert register.entries(ISSUED) == []
-    assert [event for event, _, _ in trail_rows(store)] == ["certificate.refused"] * 5
-    assert issue(register) == "ASSAY-2026-000001"
+    # The first four voided their numbers; the fifth recorded its certificate once.
+    assert [e.number for e in register.entries(ISSUED)] == ["ASSAY-2026-000005"]
+    reserved, refused, voided, issued = (
+        "certificate.number_reserved",
+        "certificate.refused",
+        "certificate.number_voided",
+        "certificate.issued",
+    )
+    assert [event for event, _, _ in trail_rows(store)] == [
+        *[reserved, refused, voided] * 3,
+        reserved,
+        voided,
+        reserved,
+        issued,
+    ]
+    assert issue(register) == "ASSAY-2026-000006"
 
 
 def _public_entry(number: str, status: str, **changes: Any) -> dict[str, Any]:
@@ -474,16 +518,16 @@ def test_the_trail_verifies_and_names_an_edited_record(register: Register, store
     register.reinstate(number, "complaint closed", REGISTRAR)
     register.withdraw(number, "misuse of the certificate mark", REGISTRAR)
     head = register.verify_trail().head
-    assert register.verify_trail(head=head).records == 4
+    assert register.verify_trail(head=head).records == 5
     # Tampering behind the register's back, with an ordinary write.
     with store.write() as connection:
         edited = func.replace(trail.c.payload, "complaint closed", "all fine")
-        connection.execute(update(trail).where(trail.c.seq == 3).values(payload=edited))
+        connection.execute(update(trail).where(trail.c.seq == 4).values(payload=edited))
     with pytest.raises(
-        TrailError, match=r"record 3 \(seq 3, 'certificate.reinstated'\): payload does not match"
+        TrailError, match=r"record 4 \(seq 4, 'certificate.reinstated'\): payload does not match"
     ) as caught:
         register.verify_trail()
-    assert caught.value.record == 3
+    assert caught.value.record == 4
 
 
 def test_the_trail_names_a_removed_or_garbled_record(register: Register, store: Store) -> None:
@@ -491,9 +535,9 @@ def test_the_trail_names_a_removed_or_garbled_record(register: Register, store: 
     register.reinstate(number, "complaint closed", REGISTRAR)
     head = register.verify_trail().head
     with store.write() as connection:
-        connection.execute(delete(trail).where(trail.c.seq == 3))
+        connection.execute(delete(trail).where(trail.c.seq == 4))
     # A chain cut at its end is still a chain: only the anchor held elsewhere shows the loss.
-    assert register.verify_trail().records == 2
+    assert register.verify_trail().records == 3
     with pytest.raises(TrailError, match=f"is not the expected {head}"):
         register.verify_trail(head=head)
     with store.write() as connection:
@@ -523,7 +567,7 @@ def test_what_a_database_cannot_hold_is_refused_on_every_database(register: Regi
         cert = make_certificate(issuing.number)
         issuing.record(cert.model_copy(update={"community": "Harbour\x00ton"}), PDF)
 
-    with pytest.raises(RegisterError, match="ASSAY-2026-000001: the community contains a NUL character"):
+    with pytest.raises(RegisterError, match="ASSAY-2026-000002: the community contains a NUL character"):
         issue_with(register, record_with_a_nul)
     number = issue(register)
     with pytest.raises(RegisterError, match="it is issued; the status reason contains a NUL character"):
@@ -532,8 +576,8 @@ def test_what_a_database_cannot_hold_is_refused_on_every_database(register: Regi
         register.suspend(number, "complaint", "Sam\x00")
     assert register.status(number, ISSUED) == "issued"
     assert [event for event, _, _ in trail_rows(store)] == [
-        "certificate.refused",
-        "certificate.refused",
+        *["certificate.number_reserved", "certificate.refused", "certificate.number_voided"] * 2,
+        "certificate.number_reserved",
         "certificate.issued",
         "certificate.refused",
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import re
 from collections.abc import Callable, Sequence
@@ -16,8 +17,10 @@ from pyhanko.sign import fields, signers
 from certificates.keys import SigningKey
 from certificates.model import Certificate, qr_payload
 from certificates.pki import TestPki, init_test_pki, issue_crl
+from certificates.register import Registered
 from certificates.signing import sign_certificate
-from certificates.verify import StatusLookup, Verification, verify_certificate
+from certificates.verify import RegisterLookup, Verification, verify_certificate
+from engine.canonical import canonical_json
 
 TODAY = dt.date.today()
 
@@ -31,10 +34,17 @@ def _verify(
     pki: TestPki,
     *,
     today: dt.date = TODAY,
-    status: StatusLookup | None = None,
+    register: RegisterLookup | None = None,
     crls: Sequence[bytes] = (),
 ) -> Verification:
-    return verify_certificate(pdf, _roots(pki), today=today, status=status, crls=crls)
+    return verify_certificate(pdf, _roots(pki), today=today, register=register, crls=crls)
+
+
+def _recorded(pdf: bytes, pki: TestPki) -> tuple[str, bytes]:
+    """What a register records for ``pdf``: its SHA-256 and its certificate's canonical JSON."""
+    certificate = _verify(pdf, pki).certificate
+    assert certificate is not None
+    return hashlib.sha256(pdf).hexdigest(), canonical_json(certificate.model_dump(mode="json"))
 
 
 def _flip(pdf: bytes, offset: int) -> bytes:
@@ -158,12 +168,13 @@ def test_expired_certificate(signed_pdf: bytes, pki: TestPki, certificate: Certi
 )
 def test_register_status(signed_pdf: bytes, pki: TestPki, effective: str | None, reason: str | None) -> None:
     asked: list[tuple[str, dt.date]] = []
+    recorded = _recorded(signed_pdf, pki)
 
-    def status(number: str, today: dt.date) -> str | None:
+    def status(number: str, today: dt.date) -> Registered | None:
         asked.append((number, today))
-        return effective
+        return None if effective is None else Registered(effective, *recorded)
 
-    verification = _verify(signed_pdf, pki, status=status)
+    verification = _verify(signed_pdf, pki, register=status)
     assert asked == [("ASSAY-2026-000001", TODAY)]
     assert verification.reasons == ([] if reason is None else [reason])
 
@@ -259,10 +270,10 @@ def test_unreadable_pdf_is_invalid(signed_pdf: bytes, pki: TestPki, damage: str)
 
 
 def test_failing_register_lookup_is_a_reason(signed_pdf: bytes, pki: TestPki) -> None:
-    def status(number: str, today: dt.date) -> str | None:
+    def status(number: str, today: dt.date) -> Registered | None:
         raise ConnectionError("register database unreachable")
 
-    verification = _verify(signed_pdf, pki, status=status)
+    verification = _verify(signed_pdf, pki, register=status)
     assert verification.reasons == [
         "register lookup for ASSAY-2026-000001 failed: register database unreachable"
     ]

@@ -81,7 +81,7 @@ def _issue(evaluation: Path, pki: TestPki, data: Path, *extra: str) -> int:
         [
             "cert", "issue", str(evaluation), "--key", str(pki.signer_p12), "--data", str(data),
             "--body", "Assay Test Certification Body", "--lead-auditor", "Ana Auditor",
-            "--decision-maker", "Dee Decider", "--as", "registrar", *extra,
+            "--decision-maker", "Dee Decider", "--as", "registrar", "--test", *extra,
         ]
     )  # fmt: skip
 
@@ -169,8 +169,9 @@ def test_issue_verify_and_the_lifecycle(
     assert run(["cert", "list", "--data", str(data)]) == 0
     assert "withdrawn" in capsys.readouterr().out
     assert run(["trail", "verify", "--store", str(data)]) == 0
-    # people imported, issued, suspended, reinstated, withdrawn, and the refused suspension
-    assert "intact: 6 records" in capsys.readouterr().out
+    # people imported, number reserved, issued, suspended, reinstated, withdrawn, and the refused
+    # suspension; every row bound (two people, the number, the certificate).
+    assert "intact: 7 records, 4 rows" in capsys.readouterr().out
 
 
 def test_verify_names_each_failure(

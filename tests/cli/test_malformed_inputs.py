@@ -8,6 +8,7 @@ import io
 import json
 import resource
 import shutil
+import tracemalloc
 import zipfile
 
 import pytest
@@ -69,13 +70,22 @@ def _splice(text: str, at: float, cut: int, inserted: str) -> str:
     return text[:position] + inserted + text[position + cut :]
 
 
+PEAK_CAP = 256 << 20
+"""Python memory one damaged input may take at its peak (traced): a bomb must be refused long
+before it is expanded. The address-space limit below is the backstop for what is not traced."""
+
+
 def _exits_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], named: str) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     resource.setrlimit(resource.RLIMIT_AS, (3 << 30, hard))
+    tracemalloc.start()
     try:
         code = run(argv)
+        peak = tracemalloc.get_traced_memory()[1]
     finally:
+        tracemalloc.stop()
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    assert peak < PEAK_CAP, f"{peak >> 20} MiB at the peak"
     err = capsys.readouterr().err
     assert "Traceback" not in err
     if code != 0:  # a splice can land where it changes nothing that matters (inside a reason)

@@ -99,7 +99,8 @@ class World:
 def make_world(database: str, tmp_path: Path, rule_pack: RulePack, clock: MovableClock) -> Iterator[World]:
     """A fresh store with the demo's people loaded, services on ``clock``, and the sample
     submission (without its verdicts and judgements, which the auditors record)."""
-    store = open_store(database)
+    # The anchor named for every database (PostgreSQL has no file beside it to default to).
+    store = open_store(database, anchor=tmp_path / "store.head")
     args = (store, Blobs(tmp_path / "attachments"), clock, rule_pack)
     pack = tmp_path / "submission"
     shutil.copytree(examples.sample_pack(), pack)

@@ -63,7 +63,7 @@ from audits.store import Store, open_store
 from certificates.awarding import Awarding
 from certificates.keys import SigningKey, load_signing_key, read_password
 from certificates.pki import init_test_pki
-from certificates.register import Register
+from certificates.register import STAGED_PREFIX, Register
 from certificates.scheme import Scheme
 from certificates.verify import verify_certificate
 from engine.reference import ReferenceInference
@@ -756,7 +756,9 @@ def issue_timing(sites: Sites, decided: Recipe, pki: Pki) -> Timing:
 
 def check_issuance(site: Site, out: Path, pki: Pki) -> Outcome:
     """After an issuance (killed or not) the certificate is absent everywhere or fully there:
-    register row, decision link, trail records and a complete PDF that verifies."""
+    register row, decision link, trail records and a complete PDF that verifies. A number, once
+    reserved, is never handed out again; a signed PDF staged for a number never recorded does
+    not verify against the register."""
     assert_trail_verifies(site)
     with reading(site) as connection:
         rows = connection.execute(select(certificates)).all()
@@ -765,9 +767,18 @@ def check_issuance(site: Site, out: Path, pki: Pki) -> Outcome:
         ).all()
         issued = trail_payloads(connection, "certificate.issued")
         certified = trail_payloads(connection, "engagement.certified")
-    # Only the temporary files of an interrupted write may lie beside the certificate's name.
-    others = [p.name for p in out.parent.iterdir() if p != out]
-    assert all(name.startswith(f".{out.name}.") for name in others), others
+        reserved = [p["number"] for p in trail_payloads(connection, "certificate.number_reserved")]
+    assert len(set(reserved)) == len(reserved), "a number was reserved twice"
+    # Only the staged PDF of an interrupted issue may lie beside the certificate's name.
+    others = [p for p in out.parent.iterdir() if p != out]
+    assert all(p.name.startswith(STAGED_PREFIX) for p in others), others
+    with site.open() as store:
+        lookup = Register(store, FixedClock.at_date(AS_OF)).lookup
+        for staged in others:
+            if rows and staged.name == f"{STAGED_PREFIX}{rows[0].number}.pdf":
+                continue  # killed between commit and naming: the recorded PDF itself
+            stray = verify_certificate(staged.read_bytes(), [pki.root], today=AS_OF, register=lookup)
+            assert not stray.ok, f"{staged.name} verifies against the register"
     if not rows:
         assert decision.certificate is None, "the decision links a certificate the register lacks"
         assert issued == [], "the trail records a certificate the register lacks"
@@ -775,7 +786,7 @@ def check_issuance(site: Site, out: Path, pki: Pki) -> Outcome:
         assert not out.exists(), "a signed PDF is left for a certificate that was never recorded"
         return "nothing"
     (row,) = rows
-    assert row.number == FIRST_NUMBER
+    assert row.number == reserved[-1]
     assert decision.certificate == row.number, "a certificate is recorded without its decision link"
     assert [p["number"] for p in issued] == [row.number]
     assert [(p["certificate"], p["decision"]) for p in certified] == [(row.number, decision.number)]
@@ -784,7 +795,7 @@ def check_issuance(site: Site, out: Path, pki: Pki) -> Outcome:
     assert hashlib.sha256(pdf).hexdigest() == row.pdf_sha256
     with site.open() as store:
         verification = verify_certificate(
-            pdf, [pki.root], today=AS_OF, status=Register(store, FixedClock.at_date(AS_OF)).status
+            pdf, [pki.root], today=AS_OF, register=Register(store, FixedClock.at_date(AS_OF)).lookup
         )
     assert verification.ok, verification.reasons
     assert verification.number == row.number
@@ -830,8 +841,9 @@ def test_issuance_killed(
     rule_pack: RulePack,
     request: pytest.FixtureRequest,
 ) -> None:
-    """An issuance killed anywhere leaves no certificate anywhere (and a retry issues the first
-    number) or a complete one (and a retry is refused); never half of one.
+    """An issuance killed anywhere leaves no certificate anywhere (and a retry issues the next
+    number, voiding any the killed issue reserved) or a complete one (and a retry is refused);
+    never half of one.
 
     ``pdf-named-before-commit`` kills the instant the PDF gets its name: whatever the code does
     after that, a PDF under its name must mean a recorded certificate, so the outcome it must see
@@ -847,12 +859,19 @@ def test_issuance_killed(
         assert outcome == point.expect
     if not killed.killed:
         assert outcome == "complete"
+    with reading(site) as connection:
+        reserved = trail_payloads(connection, "certificate.number_reserved")
     with services(site, rule_pack) as s:
         if outcome == "nothing":
             retried = s.awarding.issue(
                 ADMIN, ENGAGEMENT, pki.key, body=BODY, language="en", out=out, scheme=Scheme()
             )
-            assert retried.certificate.number == FIRST_NUMBER
+            # A number the killed issue reserved is voided (and its staged PDF swept), never reused.
+            assert retried.certificate.number == f"{FIRST_NUMBER[:-6]}{len(reserved) + 1:06d}"
+            with reading(site) as connection:
+                voided = [p["number"] for p in trail_payloads(connection, "certificate.number_voided")]
+            assert voided == [p["number"] for p in reserved]
+            assert not list(out.parent.glob(f"{STAGED_PREFIX}*"))
         else:
             with pytest.raises(RefusedError, match="was issued as"):
                 s.awarding.issue(

@@ -47,7 +47,7 @@ def test_application_to_signed_certificate(world: World, signing_key: SigningKey
     number = issue(world, eid, signing_key)
     assert number == f"ASSAY-{DAY.year}-000001"
     pdf = (world.tmp / "cert.pdf").read_bytes()
-    verification = verify_certificate(pdf, trust_roots, today=DAY, status=None)
+    verification = verify_certificate(pdf, trust_roots, today=DAY, register=None)
     assert verification.ok, verification.reasons
     with world.store.read() as connection:
         state = status(connection, eid, DAY)
@@ -64,6 +64,7 @@ def test_application_to_signed_certificate(world: World, signing_key: SigningKey
         "evidence.submitted",
         "engagement.evaluated",
         "engagement.decided",
+        "certificate.number_reserved",
         "certificate.issued",
         "engagement.certified",
     ]
