@@ -71,14 +71,14 @@ def _verify_store(location: str, head: str | None, with_attachments: bool, folde
     from audits.integrity import check_integrity
     from audits.store import open_store
 
-    store = open_store(location, create=False, anchor=store_anchor())
-    blobs = None
-    if with_attachments:
-        where = attachment_folder(store, location, folder)
-        if where is None:
-            raise click.UsageError("give --attachment-folder with a database URL")
-        blobs = Blobs(where)
-    found = check_integrity(store, blobs=blobs, head=head)
+    with open_store(location, create=False, anchor=store_anchor()) as store:
+        blobs = None
+        if with_attachments:
+            where = attachment_folder(store, location, folder)
+            if where is None:
+                raise click.UsageError("give --attachment-folder with a database URL")
+            blobs = Blobs(where)
+        found = check_integrity(store, blobs=blobs, head=head)
     anchored = f", anchored in {found.anchor}" if found.anchor else ", NOT anchored (set ASSAY_ANCHOR)"
     counted = f"{found.records} records, {found.rows} rows"
     if found.attachments is not None:

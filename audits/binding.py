@@ -115,13 +115,9 @@ def row_digest(table: Table, values: Mapping[Any, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical_json({"table": table.name, "row": row})).hexdigest()
 
 
-def bind(connection: Connection, refs: Sequence[Ref]) -> list[dict[str, str]]:
-    """The bindings a record carries for rows it wrote: each row read back as it now stands."""
-    return bind_all(connection, [refs])[0]
-
-
 def bind_all(connection: Connection, groups: Sequence[Sequence[Ref]]) -> list[list[dict[str, str]]]:
-    """:func:`bind` for several records at once: one query per table for all their rows."""
+    """The bindings each of several records carries for the rows it wrote, as they now stand:
+    inserted rows from their values, the others read back (one query per table for all)."""
     found = _read_rows(connection, [r for refs in groups for r in refs if r[2] is None])
     out = []
     for refs in groups:

@@ -284,12 +284,12 @@ def test_a_deleted_row_is_gone_and_the_anchor_file_cannot_vanish(world: World) -
     )
 
 
-def test_the_cli_lists_every_problem_and_exits_3(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_lists_every_problem_and_exits_3(
+    world: World, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from assay.cli import run
 
     eid = evaluated(world)
-    if world.store.url.get_backend_name() != "sqlite":
-        pytest.skip("the CLI finds a SQLite store's anchor beside it; PostgreSQL's is named in ASSAY_ANCHOR")
     with world.store.write() as connection:
         connection.execute(text("UPDATE people SET name = 'Someone Else' WHERE id = :id"), {"id": LEAD})
         connection.execute(
@@ -297,10 +297,14 @@ def test_the_cli_lists_every_problem_and_exits_3(world: World, capsys: pytest.Ca
             .where(verifications.c.engagement_id == eid, verifications.c.seq == 1)
             .values(reason="Edited.")
         )
-    location = str(Path(world.store.url.database or "").parent)
+    # As an operator names the store and its anchor (the only way for PostgreSQL).
+    monkeypatch.setenv("ASSAY_ANCHOR", str(world.store.anchor))
+    monkeypatch.setenv("ASSAY_ATTACHMENTS", str(world.tmp / "attachments"))
+    location = world.store.url.render_as_string(hide_password=False)
     assert run(["trail", "verify", "--store", location, "--attachments"]) == 3
     err = capsys.readouterr().err
-    assert "the store is not intact (" in err
+    assert f"the store is not intact ({world.counts()['trail']} records, " in err
+    assert f"anchored in {world.store.anchor}" in err
     assert f"  - people {LEAD}: differs from what trail record 1 bound" in err
     assert f"  - verifications {eid}/1: differs from what trail record" in err
     assert "Traceback" not in err
