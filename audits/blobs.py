@@ -1,9 +1,10 @@
 """The content-addressed attachment folder: each file stored once, under its SHA-256.
 
 ``attachments/ab/abcdef...`` holds the file whose SHA-256 hex is ``abcdef...``. A file is first
-*staged*: copied to a temporary name in the same folder, at most its declared size, hashed while
-it is copied and flushed to disk. Staging is the slow part, and submissions do it before they
-take the store's write lock, so other writers never wait on a copy. Inside the transaction that
+*staged*: copied to a temporary name under ``incoming/`` while the pack is read and hashed (the
+one time it is opened; at most its declared size and one byte), then flushed to disk. Staging is
+the slow part, and submissions do it before they take the store's write lock, so other writers
+never wait on a copy. Inside the transaction that
 makes a version visible a staged copy is only renamed into place (instant); a refused or failed
 submission discards it. A crash leaves at most a temporary file, never a half-written blob under
 a real name. Each temporary file is locked (``flock``) by the process writing it, so
@@ -23,11 +24,12 @@ from pathlib import Path
 from typing import IO
 
 from audits.errors import StoreError
-from engine.errors import EvidencePackError, Problem
 
 CHUNK = 1 << 20
 TEMP_PREFIX = ".incoming-"
 """Temporary files start with this; one that no process holds locked is an interrupted copy."""
+INCOMING = "incoming"
+"""Subfolder of copies whose content address is not known yet (never a two-hex-digit name)."""
 
 
 @dataclass
@@ -80,54 +82,9 @@ class Blobs:
         """Whether the blob is stored."""
         return self.path(sha256).is_file()
 
-    def put(self, source: IO[bytes], sha256: str, label: str, size: int | None = None) -> int:
-        """Store ``source`` as the blob ``sha256`` at once (see :meth:`stage`); returns its size."""
-        staged = self.stage(source, sha256, label, size)
-        try:
-            staged.commit()
-        finally:
-            staged.discard()
-        return staged.size
-
-    def stage(self, source: IO[bytes], sha256: str, label: str, size: int | None = None) -> Staged:
-        """Copy ``source`` beside the blob ``sha256`` without making it visible yet.
-
-        Reads at most ``size`` bytes (the declared size) and one more to notice a longer file, so
-        a source swapped for an endless one (a link to /dev/zero) costs no more than the file it
-        replaced. Raises :class:`EvidencePackError` naming ``label`` when the content is longer
-        or does not hash to ``sha256`` (the file changed since the pack was checked).
-        """
-        target = self.path(sha256)
-        if target.is_file():
-            return Staged(sha256, target.stat().st_size, None, target, None)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staged = _locked_temp(sha256, target)
-        try:
-            digest, copied = hashlib.sha256(), 0
-            limit = None if size is None else size + 1
-            assert staged.fd is not None
-            with os.fdopen(os.dup(staged.fd), "wb") as out:
-                while limit is None or copied < limit:
-                    chunk = source.read(CHUNK if limit is None else min(CHUNK, limit - copied))
-                    if not chunk:
-                        break
-                    digest.update(chunk)
-                    out.write(chunk)
-                    copied += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if size is not None and copied > size:
-                message = f"changed while it was being stored: longer than its declared {size} bytes"
-                raise EvidencePackError([Problem(label, None, "", message)])
-            if digest.hexdigest() != sha256:
-                raise EvidencePackError(
-                    [Problem(label, None, "", "changed while it was being stored: its sha256 differs")]
-                )
-        except BaseException:
-            staged.discard()
-            raise
-        staged.size = copied
-        return staged
+    def receiving(self) -> Receiving:
+        """A receiver for the attachments of a pack being read (see :class:`Receiving`)."""
+        return Receiving(self)
 
     def sweep(self) -> list[Path]:
         """Remove the temporary files interrupted copies left: every one that no process holds
@@ -179,6 +136,54 @@ class Blobs:
         if digest.hexdigest() != sha256:
             return f"attachment {sha256} at {path} does not hash to its name: it was overwritten"
         return None
+
+
+class Receiving:
+    """Copies of a pack's attachments taken while the pack is read and hashed (the ``copy`` of
+    :func:`evidence_schemas.reader.read_pack`), so each file is opened once: each goes to a new
+    locked temporary file in ``incoming/``, known by its path until the pack is checked; then
+    :meth:`staged` names them by content. Whatever is not staged is discarded by :meth:`discard`.
+    """
+
+    def __init__(self, blobs: Blobs) -> None:
+        self._blobs = blobs
+        self._copies: dict[str, tuple[Staged, IO[bytes]]] = {}
+
+    def __call__(self, name: str, size: int) -> IO[bytes]:
+        folder = self._blobs.folder / INCOMING
+        folder.mkdir(parents=True, exist_ok=True)
+        staged = _locked_temp("", folder / "pending")
+        assert staged.fd is not None
+        writer = os.fdopen(os.dup(staged.fd), "wb")
+        self._copies[name] = (staged, writer)
+        return writer
+
+    def staged(self, attachments: dict[str, tuple[str, int]]) -> list[Staged]:
+        """The copies of ``attachments`` (path -> sha256, size; checked), flushed and ready to be
+        renamed into place; one per content, none for content already stored."""
+        out: dict[str, Staged] = {}
+        for name, (sha256, size) in sorted(attachments.items()):
+            staged, writer = self._copies[name]
+            writer.flush()
+            os.fsync(writer.fileno())
+            writer.close()
+            target = self._blobs.path(sha256)
+            if sha256 in out or target.is_file():
+                staged.discard()
+                if sha256 not in out:
+                    out[sha256] = Staged(sha256, target.stat().st_size, None, target, None)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged.sha256, staged.size, staged.target = sha256, size, target
+            out[sha256] = staged
+        return list(out.values())
+
+    def discard(self) -> None:
+        """Remove every copy not committed (a no-op for those that were)."""
+        for staged, writer in self._copies.values():
+            if not writer.closed:
+                writer.close()
+            staged.discard()
 
 
 def _locked_temp(sha256: str, target: Path) -> Staged:

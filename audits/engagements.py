@@ -39,13 +39,13 @@ from audits.schema import (
 from audits.store import append_trail
 from audits.versions import (
     Submission,
+    attachment_files,
     changes,
     commit_staged,
     latest_items,
     latest_row,
     manifest_digests,
     read_submission,
-    stage_attachments,
 )
 
 VERDICTS = ("accepted", "rejected")
@@ -198,20 +198,22 @@ class Engagements(Operations):
     def submit(self, person_id: str, engagement_id: str, location: Path) -> int:
         """Store a new evidence version from a pack folder or zip; returns its number.
 
-        Attachments are copied (staged: capped at their declared sizes, re-hashed, flushed)
-        before the write lock is taken, so other writers never wait on a copy; after every check
+        Attachments are copied while the pack is read and hashed, each file opened once (capped
+        at its declared size, flushed), before the write lock is taken, so what is stored is
+        what was checked and other writers never wait on a copy; after every check
         passes, inside the transaction that makes the version visible, the copies are renamed
         into the content-addressed folder, so a committed version never names a missing file. A
         refused submission discards its copies, and a crash leaves at most temporary files,
         which the next start sweeps (:meth:`Blobs.sweep`).
         """
-        submission = read_submission(location)
-        staged = stage_attachments(submission, self._blobs())
+        receiving = self._blobs().receiving()
         try:
+            # One pass: each file opened once, hashed and copied (capped at its declared size).
+            submission = read_submission(location, receiving)
+            staged = receiving.staged(attachment_files(submission.pack))
             return self._submit(person_id, engagement_id, submission, staged)
         finally:
-            for copy in staged:
-                copy.discard()  # a no-op for the copies committed
+            receiving.discard()  # a no-op for the copies committed
 
     def _submit(
         self, person_id: str, engagement_id: str, submission: Submission, staged: list[Staged]

@@ -13,26 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import stat
-import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from audits.binding import check_rows
-from audits.blobs import Blobs, Staged
+from audits.blobs import Receiving, Staged
 from audits.schema import judgements, pack_versions, verifications
 from engine.canonical import canonical_json, digest, parse_json
-from engine.errors import EvidencePackError, Problem
 from evidence_schemas.pack import EvidencePack, Judgement, Verification
-from evidence_schemas.reader import MANIFESTS, read_pack
+from evidence_schemas.reader import read_pack
 
 
 @dataclass(frozen=True)
@@ -210,33 +204,16 @@ class Submission:
     location: Path
 
 
-def read_submission(location: Path) -> Submission:
-    """Read and check a pack (every problem at once, as :func:`read_pack` does)."""
-    loaded = read_pack(location)
+def read_submission(location: Path, receiving: Receiving | None = None) -> Submission:
+    """Read and check a pack (every problem at once, as :func:`read_pack` does); with
+    ``receiving``, each attachment is copied as it is hashed (see :class:`audits.blobs.Receiving`)."""
+    loaded = read_pack(location, copy=receiving)
     return Submission(loaded.pack, loaded.canonical, loaded.digest, location)
 
 
-def stage_attachments(submission: Submission, blobs: Blobs) -> list[Staged]:
-    """Copy every attachment beside the blob folder (re-hashed, capped at its declared size),
-    before any write lock is taken; the caller commits the copies in its transaction or
-    discards them (see :class:`audits.blobs.Staged`)."""
-    staged: dict[str, Staged] = {}
-    try:
-        with _opener(submission.location) as open_file:
-            for item in submission.pack.items:
-                for attachment in item.attachments:
-                    if attachment.sha256 in staged:
-                        continue
-                    label = f"{submission.location}/{attachment.path}"
-                    with open_file(attachment.path, label) as handle:
-                        staged[attachment.sha256] = blobs.stage(
-                            handle, attachment.sha256, label, attachment.size
-                        )
-    except BaseException:
-        for copy in staged.values():
-            copy.discard()
-        raise
-    return list(staged.values())
+def attachment_files(pack: EvidencePack) -> dict[str, tuple[str, int]]:
+    """Each attached file's path -> (sha256, size), as the checked manifest declares them."""
+    return {a.path: (a.sha256, a.size) for item in pack.items for a in item.attachments}
 
 
 def commit_staged(staged: list[Staged]) -> dict[str, int]:
@@ -244,39 +221,6 @@ def commit_staged(staged: list[Staged]) -> dict[str, int]:
     for copy in staged:
         copy.commit()
     return {copy.sha256: copy.size for copy in staged}
-
-
-@contextmanager
-def _opener(location: Path) -> Iterator[Callable[[str, str], IO[bytes]]]:
-    """A function opening a pack's files by relative path, for a folder, manifest or zip. A
-    folder's file must still be the regular file it was when checked: a FIFO or a link put in
-    its place since (to /dev/zero, say) is refused, never read or waited on."""
-    if location.is_file() and location.name in MANIFESTS:
-        location = location.parent
-    if location.is_dir():
-        root = location
-
-        def from_folder(name: str, label: str) -> IO[bytes]:
-            try:
-                fd = os.open(root / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-            except OSError as exc:
-                raise EvidencePackError(
-                    [Problem(label, None, "", f"cannot be read now: {exc.strerror}")]
-                ) from None
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                message = "is no longer a regular file (changed since the pack was checked)"
-                raise EvidencePackError([Problem(label, None, "", message)])
-            return os.fdopen(fd, "rb")
-
-        yield from_folder
-    else:
-        with zipfile.ZipFile(location) as archive:
-
-            def from_zip(name: str, label: str) -> IO[bytes]:
-                return archive.open(name)
-
-            yield from_zip
 
 
 def changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str]]:

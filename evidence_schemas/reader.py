@@ -16,7 +16,7 @@ import os
 import stat
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -82,20 +82,36 @@ class _Container:
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
+        """A file of the pack, opened once. A folder's file must still be the regular file it was
+        when the folder was listed: a FIFO or a link put in its place (to /dev/zero, say) is
+        refused (:class:`SwappedFileError`), never read or waited on."""
         if self.zip is not None:
             with self.zip.open(name) as handle:
                 yield handle
-        else:
-            assert self.root is not None
-            with (self.root / name).open("rb") as handle:
-                yield handle
+            return
+        assert self.root is not None
+        try:
+            fd = os.open(self.root / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            raise SwappedFileError(f"{name} cannot be read now: {exc.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise SwappedFileError(f"{name} is no longer a regular file (changed since the pack was listed)")
+        with os.fdopen(fd, "rb") as handle:
+            yield handle
 
     def problem(self, message: str, name: str = "") -> None:
         self.problems.append(Problem(f"{self.label}/{name}" if name else self.label, None, "", message))
 
 
-def read_pack(location: Path, limits: Limits | None = None) -> LoadedPack:
-    """Read and check the pack at ``location``: a folder, a ``.zip``, or a manifest file."""
+def read_pack(location: Path, limits: Limits | None = None, copy: Copy | None = None) -> LoadedPack:
+    """Read and check the pack at ``location``: a folder, a ``.zip``, or a manifest file.
+
+    With ``copy``, each attachment is also written, as it is hashed, to the file ``copy`` gives
+    for it (at most its declared size and one byte more): what is stored is exactly what was
+    checked, from the one time the file was opened. On an error the copies are the caller's to
+    discard.
+    """
     limits = limits or Limits()
     if location.is_file() and location.name in MANIFESTS:
         location = location.parent
@@ -110,13 +126,13 @@ def read_pack(location: Path, limits: Limits | None = None) -> LoadedPack:
             ) from None
         with archive:
             container = _zip(location, archive, limits)
-            return _read(container, limits)
+            return _read(container, limits, copy)
     elif location.is_file() and location.suffix.lower() == ".zip":
         message = "not a readable zip: its central directory is missing or damaged"
         raise EvidencePackError([Problem(str(location), None, "", message)])
     else:
         raise EvidencePackError([Problem(str(location), None, "", "not a pack folder, zip or manifest")])
-    return _read(container, limits)
+    return _read(container, limits, copy)
 
 
 def _folder(root: Path, limits: Limits) -> _Container:
@@ -188,7 +204,7 @@ def _unsafe(name: str) -> bool:
     )
 
 
-def _read(container: _Container, limits: Limits) -> LoadedPack:
+def _read(container: _Container, limits: Limits, copy: Copy | None) -> LoadedPack:
     problems = list(container.problems)
     manifests = sorted(name for name in container.files if name in MANIFESTS)
     if len(manifests) != 1:
@@ -205,7 +221,7 @@ def _read(container: _Container, limits: Limits) -> LoadedPack:
     parsed = parse_manifest(data, label, MANIFESTS[manifest])
     problems += parsed.problems
     if parsed.pack is not None:
-        problems += _check_attachments(parsed.pack, container, manifest, parsed.doc, limits)
+        problems += _check_attachments(parsed.pack, container, manifest, parsed.doc, limits, copy)
     if problems or parsed.pack is None:
         raise EvidencePackError(problems)
     canonical = canonical_json(parsed.pack.model_dump(mode="json"))
@@ -247,6 +263,14 @@ def _merge(doc: SourceDoc, model_problems: list[Problem]) -> list[Problem]:
     return [*doc.problems, *(p for p in model_problems if p.line not in flagged)]
 
 
+class SwappedFileError(Exception):
+    """A folder's file was replaced after the folder was listed."""
+
+
+Copy = Callable[[str, int], IO[bytes]]
+"""Where to copy an attachment while it is hashed: given its path and declared size, a writable
+file (see :func:`read_pack`)."""
+
 DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError)
 """What reading a damaged zip entry raises: a bad CRC or deflate stream, a local header naming
 another file than the central directory, a truncated entry."""
@@ -268,8 +292,11 @@ def _bounded(container: _Container, name: str, cap: int, problems: list[Problem]
     return data
 
 
-def hash_stream(handle: IO[bytes], cap: int) -> tuple[str, int]:
-    """SHA-256 hex and size of a stream, reading at most ``cap + 1`` bytes."""
+def hash_stream(
+    handle: IO[bytes], cap: int, out: IO[bytes] | None = None, out_cap: int = 0
+) -> tuple[str, int]:
+    """SHA-256 hex and size of a stream, reading at most ``cap + 1`` bytes; with ``out``, its
+    first ``out_cap + 1`` bytes are written there too (a longer file is refused anyway)."""
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK)
     view = memoryview(buffer)
@@ -279,12 +306,19 @@ def hash_stream(handle: IO[bytes], cap: int) -> tuple[str, int]:
         if not read:
             break
         digest.update(view[:read])
+        if out is not None and size <= out_cap:
+            out.write(view[: min(read, out_cap + 1 - size)])
         size += read
     return digest.hexdigest(), size
 
 
 def _check_attachments(
-    pack: EvidencePack, container: _Container, manifest: str, doc: SourceDoc, limits: Limits
+    pack: EvidencePack,
+    container: _Container,
+    manifest: str,
+    doc: SourceDoc,
+    limits: Limits,
+    copy: Copy | None = None,
 ) -> list[Problem]:
     problems: list[Problem] = []
     total = container.files[manifest]
@@ -299,9 +333,14 @@ def _check_attachments(
             if name not in hashed:  # several items may attach one file: read it once
                 try:
                     with container.open(name) as handle:
-                        hashed[name] = hash_stream(handle, limits.attachment)
+                        out = None if copy is None else copy(name, attachment.size)
+                        hashed[name] = hash_stream(handle, limits.attachment, out, attachment.size)
                 except DAMAGED as exc:
                     problems.append(doc.problem([*where, "path"], f"{name} is a damaged zip entry: {exc}"))
+                    hashed[name] = ("", -1)
+                    continue
+                except SwappedFileError as exc:
+                    problems.append(doc.problem([*where, "path"], str(exc)))
                     hashed[name] = ("", -1)
                     continue
                 total += hashed[name][1]
