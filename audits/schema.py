@@ -272,8 +272,9 @@ certificate_numbers = Table(
     Column("number", String(64), primary_key=True),
     Column("reserved_by", Text, nullable=False),
     Column("reserved_on", Date, nullable=False),
-    # Where the signed PDF is written before its row commits (absolute path); cleared when swept.
+    # Where the signed PDF waits (absolute path) until it is published under ``target``; cleared then.
     Column("staged", Text, nullable=True),
+    Column("target", Text, nullable=True),  # Where the PDF is published (absolute path).
     Column("voided_on", Date, nullable=True),  # Set when an issue died and its number was given up.
 )
 """Every certificate number ever handed out, committed before its PDF exists: a number is used

@@ -5,8 +5,9 @@ pack that produced it is the one named); reserve the number (committed, so it is
 out twice) with a hidden, locked file for the PDF; build the certificate, render, sign with the
 result embedded and write the PDF there, outside any database lock; record it in the register;
 only then give the PDF its name. A failure voids the number and removes the file; a kill leaves
-them for the next sweep (:meth:`certificates.register.Register.sweep`), so a signed PDF never
-outlives an unrecorded number and no number is used twice.
+them for the next sweep (:meth:`certificates.register.Register.sweep`), which removes the PDF of
+a number never recorded and publishes that of a recorded one, so a signed PDF never outlives an
+unrecorded number, a recorded one always gets its name, and no number is used twice.
 
 The certificate is dated when it is issued: the issue date, and the PDF's creation date, come
 from the register's clock (the issuing clock, injected), read once per issue. Validity and
@@ -185,7 +186,11 @@ def issue_certificate(
         raise register.refuse("issue", "", actor, str(exc)) from None
     path = out
     with register.issuing(
-        scheme, issued_at.date(), actor, staging=(out.parent if out is not None else Path("."))
+        scheme,
+        issued_at.date(),
+        actor,
+        staging=out.parent if out is not None else Path("."),
+        name=out.name if out is not None else None,
     ) as issuing:
         certificate = build_certificate(
             evaluated.result,
@@ -219,6 +224,7 @@ def issue_certificate(
         ) from exc
     finally:
         issuing.release()
+    register.published(certificate.number, actor)
     return Issued(certificate, path, sha)
 
 

@@ -37,6 +37,7 @@ from certificates.scheme import Scheme
 from engine.canonical import canonical_json, digest
 from engine.sources import Clock
 from engine.trail import VerifiedTrail
+from evidence_schemas.writer import publish
 
 REGISTER_FORMAT = "assay-register/1"
 """Names the format of :meth:`Register.export_public`."""
@@ -170,6 +171,8 @@ class Issuing:
         """Whether :meth:`record` has recorded the certificate."""
         self.staged: Path | None = None
         """The hidden file the signed PDF is written to (None without a staging folder)."""
+        self.target: Path | None = None
+        """Where the PDF is published once recorded (None without a staging folder)."""
         self._fd: int | None = None
         self._register = register
         self._attempt = attempt
@@ -289,18 +292,25 @@ class Register:
 
     @contextmanager
     def issuing(
-        self, scheme: Scheme, issued_on: dt.date, actor: str, *, staging: Path | None = None
+        self,
+        scheme: Scheme,
+        issued_on: dt.date,
+        actor: str,
+        *,
+        staging: Path | None = None,
+        name: str | None = None,
     ) -> Iterator[Issuing]:
         """Reserve the next number (committed at once), then let the block record the certificate.
 
         The number is ``PREFIX-YYYY-NNNNNN``, one above the highest ever reserved or issued for the
-        prefix and year. With ``staging`` (the folder the PDF will be published in) a hidden file
-        there is created and locked for the signed PDF before the reservation commits. If the
+        prefix and year. With ``staging`` (the folder the PDF will be published in, as ``name`` or
+        ``<number>.pdf``) a hidden file there is created and locked for the signed PDF before the
+        reservation commits. If the
         block ends without :meth:`Issuing.record` (an exception, a refusal), the staged file is
         removed and the number voided, on the trail; it is never reused.
         """
         self.sweep()
-        issuing = self._reserve(scheme, issued_on, actor, staging)
+        issuing = self._reserve(scheme, issued_on, actor, staging, name)
         try:
             yield issuing
             if not issuing.recorded:
@@ -316,13 +326,16 @@ class Register:
             if issuing.recorded and issuing.staged is None:
                 issuing.release()
 
-    def _reserve(self, scheme: Scheme, issued_on: dt.date, actor: str, staging: Path | None) -> Issuing:
+    def _reserve(
+        self, scheme: Scheme, issued_on: dt.date, actor: str, staging: Path | None, name: str | None
+    ) -> Issuing:
         with self._attempt("issue", "", actor) as (connection, attempt):
             attempt.number = _next_number(connection, scheme.number_prefix, issued_on.year)
             issuing = Issuing(self, attempt, scheme, issued_on)
             staged = None
             if staging is not None:
                 staged = (staging / f"{STAGED_PREFIX}{attempt.number}.pdf").resolve()
+                issuing.target = (staging / (name or f"{attempt.number}.pdf")).resolve()
                 issuing._fd = _locked_new(staged)
                 issuing.staged = staged
             try:
@@ -333,6 +346,7 @@ class Register:
                         "reserved_by": actor,
                         "reserved_on": _today(self._clock),
                         "staged": None if staged is None else str(staged),
+                        "target": None if issuing.target is None else str(issuing.target),
                     },
                 )
                 payload = {"number": attempt.number, "staged": None if staged is None else str(staged)}
@@ -347,25 +361,49 @@ class Register:
                 raise
         return issuing
 
+    def published(self, number: str, actor: str) -> None:
+        """The recorded certificate's PDF has its name: nothing is staged for it any more."""
+        with self._store.write() as connection:
+            done = connection.execute(
+                update(certificate_numbers)
+                .where(certificate_numbers.c.number == number, certificate_numbers.c.staged.is_not(None))
+                .values(staged=None)
+            )
+            if done.rowcount == 1:
+                target = connection.execute(
+                    select(certificate_numbers.c.target).where(certificate_numbers.c.number == number)
+                ).scalar()
+                payload = {"number": number, "path": target}
+                written = [ref(certificate_numbers, number)]
+                append_trail(connection, self._clock, actor, [("certificate.published", payload, written)])
+
     def sweep(self) -> list[str]:
-        """Void every reserved number whose issue died before its certificate was recorded,
-        removing the signed PDF it staged; returns the numbers voided. A staged file still locked
-        belongs to an issue in progress and is left alone."""
+        """Finish what dead issues left; returns the numbers it acted on. A staged PDF whose
+        certificate was never recorded is removed and its number voided; one whose certificate
+        was recorded (the issue died before naming it) is published under its name. A staged
+        file still locked belongs to an issue in progress and is left alone."""
         with self._store.read() as connection:
             pending = connection.execute(
-                select(certificate_numbers.c.number, certificate_numbers.c.staged).where(
-                    certificate_numbers.c.voided_on.is_(None),
-                    certificate_numbers.c.staged.is_not(None),
-                    certificate_numbers.c.number.not_in(select(certificates.c.number)),
+                select(
+                    certificate_numbers.c.number,
+                    certificate_numbers.c.staged,
+                    certificate_numbers.c.target,
+                    certificates.c.number.label("recorded"),
                 )
+                .outerjoin(certificates, certificates.c.number == certificate_numbers.c.number)
+                .where(certificate_numbers.c.voided_on.is_(None), certificate_numbers.c.staged.is_not(None))
             ).all()
-        voided = []
-        for number, staged in pending:
-            removed = _remove_unlocked(Path(staged))
-            if removed is not None:
-                self._void(number, "assay (sweep)", "the issue stopped before its certificate was recorded")
-                voided.append(number)
-        return voided
+        acted = []
+        for number, staged, target, recorded in pending:
+            if recorded is None:
+                if _remove_unlocked(Path(staged)) is not None:
+                    reason = "the issue stopped before its certificate was recorded"
+                    self._void(number, "assay (sweep)", reason)
+                    acted.append(number)
+            elif _publish_unlocked(Path(staged), Path(target) if target else None):
+                self.published(number, "assay (sweep)")
+                acted.append(number)
+        return acted
 
     def _void(self, number: str, actor: str, reason: str) -> None:
         with self._store.write() as connection:
@@ -551,6 +589,31 @@ def _locked_new(path: Path) -> int:
         fcntl.flock(fd, fcntl.LOCK_EX)
         return fd
     raise RegisterError(f"cannot stage the certificate at {path}")
+
+
+def _publish_unlocked(staged: Path, target: Path | None) -> bool:
+    """Give a recorded certificate's staged PDF its name, unless a live issue holds it or the
+    name is taken (never overwritten); True when nothing is left staged."""
+    try:
+        fd = os.open(staged, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return True  # published, and the issue died before saying so
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    try:
+        if target is None:
+            return False
+        publish(staged, target)
+        return True
+    except OSError:
+        return False  # the name is taken: left for the operator, the staged file stays
+    finally:
+        os.close(fd)
 
 
 def _remove_unlocked(path: Path) -> Path | None:

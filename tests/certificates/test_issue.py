@@ -42,7 +42,7 @@ from certificates.issue import (
 from certificates.keys import SigningKey
 from certificates.model import qr_payload, result_digest
 from certificates.pki import TestPki, dummy_timestamper
-from certificates.register import Register
+from certificates.register import STAGED_PREFIX, Register
 from certificates.render import render_certificate
 from certificates.scheme import Scheme
 from certificates.signing import SigningOptions, sign_certificate
@@ -122,7 +122,7 @@ def test_an_issued_certificate_verifies_with_assay_and_independent_tools(
 
     entry = register.entry(issued.certificate.number, TODAY)
     assert (entry.status, entry.pdf_sha256) == ("issued", hashlib.sha256(pdf).hexdigest())
-    assert register.verify_trail().records == 2  # the number reserved, the certificate issued
+    assert register.verify_trail().records == 3  # the number reserved, the certificate issued, published
     assert [p.name for p in tmp_path.glob(".assay-issuing-*")] == []  # published, not left staged
 
 
@@ -387,3 +387,35 @@ def test_a_staged_pdf_of_a_dead_issue_is_swept_and_its_number_voided(
     assert not staged.exists()
     issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "cert.pdf")
     assert issued.certificate.number == f"ASSAY-{TODAY.year}-000002"
+
+
+def test_a_recorded_certificate_left_staged_by_a_dead_issue_is_published_by_the_sweep(
+    evaluation_folder: Path,
+    rule_pack: RulePack,
+    signing_key: SigningKey,
+    register: Register,
+    pki: TestPki,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue dies between recording the certificate and naming its PDF: the PDF is not lost
+    under its hidden name; the next sweep gives it its name, and it verifies."""
+    out = tmp_path / "cert.pdf"
+
+    def killed(staged: Path, path: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("certificates.issue.publish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _issue(evaluation_folder, rule_pack, signing_key, register, out)
+    (number,) = [e.number for e in register.entries(TODAY)]
+    staged = tmp_path / f"{STAGED_PREFIX}{number}.pdf"
+    assert staged.is_file()
+    assert not out.exists()
+    assert register.sweep() == [number]
+    assert not staged.exists()
+    verification = verify_certificate(
+        out.read_bytes(), [pki.root_certificate()], today=TODAY, register=register.lookup
+    )
+    assert verification.reasons == []
+    assert register.sweep() == []  # nothing left staged

@@ -169,9 +169,9 @@ def test_issue_verify_and_the_lifecycle(
     assert run(["cert", "list", "--data", str(data)]) == 0
     assert "withdrawn" in capsys.readouterr().out
     assert run(["trail", "verify", "--store", str(data)]) == 0
-    # people imported, number reserved, issued, suspended, reinstated, withdrawn, and the refused
-    # suspension; every row bound (two people, the number, the certificate).
-    assert "intact: 7 records, 4 rows" in capsys.readouterr().out
+    # people imported, number reserved, issued, published, suspended, reinstated, withdrawn, and the
+    # refused suspension; every row bound (two people, the number, the certificate).
+    assert "intact: 8 records, 4 rows" in capsys.readouterr().out
 
 
 def test_verify_names_each_failure(

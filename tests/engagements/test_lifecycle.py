@@ -67,6 +67,7 @@ def test_application_to_signed_certificate(world: World, signing_key: SigningKey
         "certificate.number_reserved",
         "certificate.issued",
         "engagement.certified",
+        "certificate.published",
     ]
     # Identity and role in every record after the first import.
     roles = {e["event"]: e["actor"] for e in events}

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("reserved_by", sa.Text(), nullable=False),
         sa.Column("reserved_on", sa.Date(), nullable=False),
         sa.Column("staged", sa.Text(), nullable=True),
+        sa.Column("target", sa.Text(), nullable=True),
         sa.Column("voided_on", sa.Date(), nullable=True),
         sa.PrimaryKeyConstraint("number", name="pk_certificate_numbers"),
     )
