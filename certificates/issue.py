@@ -184,6 +184,8 @@ def issue_certificate(
         check_decision(evaluated, rules, decision, issued_at.date())
     except RegisterError as exc:
         raise register.refuse("issue", "", actor, str(exc)) from None
+    if out is not None and out.exists():  # before a number is reserved, so none is spent on it
+        raise OutputError(f"{out} exists; a certificate file is never overwritten")
     path = out
     with register.issuing(
         scheme,

@@ -201,6 +201,9 @@ def test_an_existing_file_is_never_overwritten(
         _issue(evaluation_folder, rule_pack, signing_key, register, out)
     assert out.read_bytes() == b"an earlier certificate"
     assert register.entries(TODAY) == []
+    # Refused before a number was reserved: the next issue takes the first number.
+    issued = _issue(evaluation_folder, rule_pack, signing_key, register, tmp_path / "other.pdf")
+    assert issued.certificate.number == f"ASSAY-{TODAY.year}-000001"
 
 
 def test_the_decision_maker_must_be_independent_of_the_lead_auditor(
