@@ -26,6 +26,7 @@ from certificates.errors import VerificationError
 from certificates.issue import Decision, Issued, issue_certificate, read_evaluation
 from certificates.keys import load_signing_key, read_password
 from certificates.pki import init_test_pki
+from certificates.public_csv import register_csv
 from certificates.register import Register
 from certificates.scheme import Scheme, load_scheme
 from certificates.signing import LEVELS, Level, SigningOptions
@@ -266,11 +267,13 @@ def cert_list(day: dt.datetime | None, data: str) -> None:
 
 @cert_group.command("export-register")
 @click.option("--out", type=PATH, default=None, help="File (default: standard output).")
+@click.option("--format", "form", type=click.Choice(["json", "csv"]), default="json", show_default=True)
 @date_option
 @data_option
-def cert_export(out: Path | None, day: dt.datetime | None, data: str) -> None:
-    """The public register as JSON."""
-    text = pretty_json(_register(data, create=False).export_public(_today(day)))
+def cert_export(out: Path | None, form: str, day: dt.datetime | None, data: str) -> None:
+    """The public register as JSON, or as CSV for spreadsheets."""
+    exported = _register(data, create=False).export_public(_today(day))
+    text = register_csv(exported) if form == "csv" else pretty_json(exported)
     if out is None:
         sys.stdout.write(text)
     else:

@@ -5,8 +5,10 @@ Every test runs on SQLite and on PostgreSQL (the ``database`` fixture in conftes
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
+import io
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +23,8 @@ from audits.store import Store, open_store
 from certificates.content import Issuance, build_certificate
 from certificates.errors import RegisterError
 from certificates.model import Certificate, result_digest
+from certificates.public_csv import COLUMNS as CSV_COLUMNS
+from certificates.public_csv import register_csv
 from certificates.register import REGISTER_FORMAT, Issuing, Register
 from certificates.scheme import Scheme
 from engine.catalogue import MaturityModel, load_catalogue
@@ -511,6 +515,31 @@ def test_the_public_export(register: Register) -> None:
     later = register.export_public(dt.date(2029, 7, 15))
     assert [c["status"] for c in later["certificates"]] == ["expired", "renewed", "expired", "expired"]
     assert later["certificates"][0]["status_reason"] is None
+
+
+def test_the_public_register_as_csv(register: Register) -> None:
+    """The same rows as the JSON export, flattened; text from outside that a spreadsheet would run
+    as a formula is written with a leading apostrophe (CSV injection)."""
+    suspended = _suspended(register)
+    with register.issuing(SCHEME, ISSUED, REGISTRAR) as issuing:
+        cert = make_certificate(issuing.number)
+        issuing.record(cert.model_copy(update={"community": '=HYPERLINK("http://x","Harbourton")'}), PDF)
+    exported = register.export_public(dt.date(2026, 9, 30))
+    text = register_csv(exported)
+    assert text.splitlines()[0] == ",".join(CSV_COLUMNS)
+    assert text.endswith("\r\n")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["number"] for r in rows] == [c["number"] for c in exported["certificates"]]
+    first = rows[0]
+    assert (first["number"], first["status"], first["status_reason"]) == (
+        suspended,
+        "suspended",
+        "complaint under investigation",
+    )
+    assert first["dimensions"] == "1:2 2:2 3:2 4:1"
+    assert first["surveillance_due"] == "2027-07-15;2028-07-15"
+    assert first["renews"] == ""
+    assert rows[1]["community"] == '\'=HYPERLINK("http://x","Harbourton")'
 
 
 def test_the_trail_verifies_and_names_an_edited_record(register: Register, store: Store) -> None:

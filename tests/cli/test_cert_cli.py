@@ -8,8 +8,10 @@ the timestamped level. Exit codes and messages are what is checked.
 from __future__ import annotations
 
 import asyncio
+import csv
 import datetime as dt
 import http.server
+import io
 import json
 import shutil
 import subprocess
@@ -166,6 +168,11 @@ def test_issue_verify_and_the_lifecycle(
         "withdrawn",
         "misuse of the mark",
     )
+    assert run(["cert", "export-register", "--format", "csv", "--data", str(data)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["number"], r["status"], r["status_reason"]) for r in rows] == [
+        (number, "withdrawn", "misuse of the mark")
+    ]
     assert run(["cert", "list", "--data", str(data)]) == 0
     assert "withdrawn" in capsys.readouterr().out
     assert run(["trail", "verify", "--store", str(data)]) == 0
