@@ -244,15 +244,38 @@ for _operation in ("suspend", "reinstate", "withdraw"):
 
 
 @cert_group.command("list")
+@click.option("--community", default=None, help="Only communities whose name contains this (any case).")
+@click.option("--number", default=None, help="Only numbers starting with this.")
+@click.option("--status", default=None, help="Only this status on the date (issued, expired, ...).")
+@click.option("--page", type=int, default=None, help="Page to show (with --per-page; default all).")
+@click.option("--per-page", type=int, default=20, show_default=True, help="Certificates per page.")
 @date_option
 @data_option
-def cert_list(day: dt.datetime | None, data: str) -> None:
-    """The register: every certificate with its status on the date."""
+def cert_list(
+    community: str | None,
+    number: str | None,
+    status: str | None,
+    page: int | None,
+    per_page: int,
+    day: dt.datetime | None,
+    data: str,
+) -> None:
+    """The register: every certificate with its status on the date, or a search of it."""
     on = _today(day)
-    table = Table(title=f"Certificate register as of {on}")
+    register = _register(data, create=False)
+    title = f"Certificate register as of {on}"
+    if community is None and number is None and status is None and page is None:
+        entries = register.entries(on)
+    else:
+        found = register.search(
+            on, community=community, number=number, status=status, page=page or 1, per_page=per_page
+        )
+        entries = found.entries
+        title += f": page {found.page} of {found.pages} ({found.total} found)"
+    table = Table(title=title)
     for column in ("Number", "Community", "Standard", "Issued", "Expires", "Status", "Reason"):
         table.add_column(column, overflow="fold")
-    for entry in _register(data, create=False).entries(on):
+    for entry in entries:
         table.add_row(
             entry.number,
             entry.community,

@@ -124,6 +124,29 @@ class RegisterEntry:
     """The certificate as issued."""
 
 
+EFFECTIVE_STATUSES = ("issued", "reinstated", "suspended", "expired", "withdrawn", "renewed")
+"""Statuses a certificate can have on a day (``expired`` is read from the date, never stored)."""
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+MAX_QUERY = 200
+
+
+@dataclass(frozen=True)
+class RegisterPage:
+    """One page of a register search."""
+
+    entries: list[RegisterEntry]
+    total: int
+    """Certificates matching, on every page."""
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the matches fill (at least one)."""
+        return max(1, -(-self.total // self.per_page))
+
+
 @dataclass(frozen=True)
 class Registered:
     """What the register vouches for under a number: :meth:`Register.lookup`."""
@@ -492,9 +515,57 @@ class Register:
         """Every certificate in the register, read on ``on``, ordered by number."""
         with self._store.read() as connection:
             rows = connection.execute(select(certificates)).all()
+            check_rows(connection, certificates, rows)  # the public register vouches for each
         # Sorted here, by code point: an ORDER BY would follow the database's collation, which on
         # PostgreSQL may be a language's (ignoring hyphens, say), and the export must not vary.
         return [_entry(row, on) for row in sorted(rows, key=lambda row: str(row.number))]
+
+    def search(
+        self,
+        on: dt.date,
+        *,
+        community: str | None = None,
+        number: str | None = None,
+        status: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> RegisterPage:
+        """One page of the register read on ``on``, by number: certificates whose community
+        contains ``community`` (case-insensitive), whose number starts with ``number``, whose
+        effective status is ``status``. Filtered and paged in the database, so a page costs the
+        same however large the register."""
+        problems = []
+        if status is not None and status not in EFFECTIVE_STATUSES:
+            problems.append(f"status must be one of {', '.join(EFFECTIVE_STATUSES)}, not {status!r}")
+        if page < 1 or page > MAX_PAGE:
+            problems.append(f"page must be from 1 to {MAX_PAGE}, not {page}")
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            problems.append(f"per_page must be from 1 to {MAX_PER_PAGE}, not {per_page}")
+        for name, text in (("community", community), ("number", number)):
+            if text is not None and (len(text) > MAX_QUERY or "\x00" in text):
+                problems.append(f"{name} must be at most {MAX_QUERY} characters, without NUL")
+        if problems:
+            raise RegisterError("cannot search the register: " + "; ".join(problems))
+        where = []
+        if community:
+            where.append(func.lower(certificates.c.community).contains(community.lower(), autoescape=True))
+        if number:
+            where.append(certificates.c.number.startswith(number, autoescape=True))
+        if status is not None:
+            where.append(_effective_is(status, on))
+        with self._store.read() as connection:
+            total = connection.execute(
+                select(func.count()).select_from(certificates).where(*where)
+            ).scalar_one()
+            rows = connection.execute(
+                select(certificates)
+                .where(*where)
+                .order_by(_by_code_point(certificates.c.number, connection.dialect.name))
+                .limit(per_page)
+                .offset((page - 1) * per_page)
+            ).all()
+            check_rows(connection, certificates, rows)
+        return RegisterPage([_entry(row, on) for row in rows], int(total), page, per_page)
 
     def export_public(self, on: dt.date) -> dict[str, Any]:
         """The public register on ``on`` as JSON-able data: no keys, no PDFs, no wall clock."""
@@ -542,6 +613,22 @@ class Register:
         payload = {"operation": attempt.operation, "number": attempt.number, "reason": reason}
         with self._store.write() as connection:
             append_trail(connection, self._clock, attempt.actor, [("certificate.refused", payload)])
+
+
+def _effective_is(status: str, on: dt.date) -> Any:
+    """SQL for "the effective status on ``on`` is ``status``" (see :func:`effective_status`)."""
+    stored, expires = certificates.c.status, certificates.c.expires_on
+    if status == "expired":
+        return stored.in_(sorted(LIVE)) & (expires < on)
+    if status in LIVE:
+        return (stored == status) & (expires >= on)
+    return stored == status
+
+
+def _by_code_point(column: Any, dialect: str) -> Any:
+    """Order by code point on every database, as :meth:`Register.entries` sorts (PostgreSQL's
+    default collation may follow a language's rules; SQLite compares bytes)."""
+    return column.collate("C") if dialect == "postgresql" else column
 
 
 def _unknown(number: str) -> str:

@@ -25,7 +25,7 @@ from certificates.errors import RegisterError
 from certificates.model import Certificate, result_digest
 from certificates.public_csv import COLUMNS as CSV_COLUMNS
 from certificates.public_csv import register_csv
-from certificates.register import REGISTER_FORMAT, Issuing, Register
+from certificates.register import EFFECTIVE_STATUSES, REGISTER_FORMAT, Issuing, Register, RegisterEntry
 from certificates.scheme import Scheme
 from engine.catalogue import MaturityModel, load_catalogue
 from engine.errors import TrailError
@@ -540,6 +540,66 @@ def test_the_public_register_as_csv(register: Register) -> None:
     assert first["surveillance_due"] == "2027-07-15;2028-07-15"
     assert first["renews"] == ""
     assert rows[1]["community"] == '\'=HYPERLINK("http://x","Harbourton")'
+
+
+def _issue_to(register: Register, community: str) -> str:
+    with register.issuing(SCHEME, ISSUED, REGISTRAR) as issuing:
+        issuing.record(make_certificate(issuing.number).model_copy(update={"community": community}), PDF)
+    return issuing.number
+
+
+def test_a_register_search_is_the_register_filtered_and_paged(register: Register) -> None:
+    """Every combination of filters and page sizes gives the matching slice of ``entries`` (the
+    oracle): the database filters and pages as the register reads."""
+    for community in ("Harbourton", "Norbridge", "North Harbour_100%", "Larkfield"):
+        _issue_to(register, community)
+    _suspended(register)
+    withdrawn = _issue_to(register, "Norbridge")
+    register.withdraw(withdrawn, "misuse", REGISTRAR)
+    _renewed(register)
+    seen: set[str] = set()
+    for on in (ISSUED, dt.date(2029, 7, 15)):  # by the second day the live ones have expired
+        everything = register.entries(on)
+        seen |= {e.status for e in everything}
+        _search_matches_entries(register, on, everything)
+    assert seen == {"issued", "suspended", "expired", "withdrawn", "renewed"}
+    everything = register.entries(ISSUED)
+    assert [e.number for e in register.search(ISSUED, number="ASSAY-2026-00000").entries] == [
+        e.number for e in everything if e.number.startswith("ASSAY-2026-00000")
+    ]
+
+
+def _search_matches_entries(register: Register, on: dt.date, everything: list[RegisterEntry]) -> None:
+    for community in (None, "harb", "NORBRIDGE", "_100%", "100%", "nowhere"):
+        for status in (None, *EFFECTIVE_STATUSES):
+            wanted = [
+                e.number
+                for e in everything
+                if (community is None or community.lower() in e.community.lower())
+                and (status is None or e.status == status)
+            ]
+            for per_page in (1, 3, 100):
+                found, page = [], 1
+                while True:
+                    got = register.search(
+                        on, community=community, status=status, page=page, per_page=per_page
+                    )
+                    assert got.total == len(wanted)
+                    found += [e.number for e in got.entries]
+                    if page >= got.pages:
+                        break
+                    page += 1
+                assert found == wanted, (on, community, status, per_page)
+
+
+def test_a_bad_register_search_names_every_problem(register: Register) -> None:
+    with pytest.raises(RegisterError) as caught:
+        register.search(ISSUED, status="valid", page=0, per_page=1000, community="x" * 201)
+    assert str(caught.value) == (
+        "cannot search the register: status must be one of issued, reinstated, suspended, expired, "
+        "withdrawn, renewed, not 'valid'; page must be from 1 to 100000, not 0; per_page must be "
+        "from 1 to 100, not 1000; community must be at most 200 characters, without NUL"
+    )
 
 
 def test_the_trail_verifies_and_names_an_edited_record(register: Register, store: Store) -> None:

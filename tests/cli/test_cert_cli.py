@@ -175,6 +175,13 @@ def test_issue_verify_and_the_lifecycle(
     ]
     assert run(["cert", "list", "--data", str(data)]) == 0
     assert "withdrawn" in capsys.readouterr().out
+    assert run(["cert", "list", "--status", "withdrawn", "--community", "HARB", "--data", str(data)]) == 0
+    listed = capsys.readouterr().out
+    assert ": page 1 of 1 (1 found)" in listed
+    assert run(["cert", "list", "--status", "issued", "--data", str(data)]) == 0
+    assert "(0 found)" in capsys.readouterr().out
+    assert run(["cert", "list", "--status", "valid", "--page", "0", "--data", str(data)]) == 7
+    assert "status must be one of issued, reinstated" in capsys.readouterr().err
     assert run(["trail", "verify", "--store", str(data)]) == 0
     # people imported, number reserved, issued, published, suspended, reinstated, withdrawn, and the
     # refused suspension; every row bound (two people, the number, the certificate).
