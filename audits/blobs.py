@@ -19,9 +19,10 @@ import hashlib
 import os
 import stat
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 from audits.errors import StoreError
 
@@ -30,6 +31,37 @@ TEMP_PREFIX = ".incoming-"
 """Temporary files start with this; one that no process holds locked is an interrupted copy."""
 INCOMING = "incoming"
 """Subfolder of copies whose content address is not known yet (never a two-hex-digit name)."""
+
+
+class StagedBlob(Protocol):
+    """A checked copy waiting to become a blob: committed in the transaction that records it,
+    or discarded."""
+
+    sha256: str
+    size: int
+
+    def commit(self) -> None: ...
+    def discard(self) -> None: ...
+
+
+class Receiver(Protocol):
+    """Takes a pack's attachments while the pack is read (``read_pack``'s ``copy``)."""
+
+    def __call__(self, name: str, size: int) -> IO[bytes]: ...
+    def staged(self, attachments: dict[str, tuple[str, int]]) -> Sequence[StagedBlob]: ...
+    def discard(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """What the store's operations need of the place attachments are kept. :class:`Blobs`, the
+    content-addressed folder, is the one there is; a shared or object store can take its place by
+    giving the same guarantees: a blob is stored under its SHA-256 only once its copy was checked,
+    becomes visible only when committed, and is checked against its address when read."""
+
+    def receiving(self) -> Receiver: ...
+    def check(self, sha256: str, size: int | None = None) -> str | None: ...
+    def read(self, sha256: str) -> bytes: ...
+    def sweep(self) -> list[Path]: ...
 
 
 @dataclass

@@ -23,7 +23,7 @@ from audits.authority import (
     conflict,
 )
 from audits.binding import inserted, ref
-from audits.blobs import Staged
+from audits.blobs import StagedBlob
 from audits.judging import JudgementEntry, Judging
 from audits.names import confusable_with, name_problem
 from audits.operations import Operations, next_number
@@ -216,7 +216,7 @@ class Engagements(Operations):
             receiving.discard()  # a no-op for the copies committed
 
     def _submit(
-        self, person_id: str, engagement_id: str, submission: Submission, staged: list[Staged]
+        self, person_id: str, engagement_id: str, submission: Submission, staged: Sequence[StagedBlob]
     ) -> int:
         with self._operation("submit evidence", engagement_id, person_id) as (connection, attempt):
             row = self._engagement(connection, attempt)

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from audits.anchor import check_anchor
 from audits.binding import check_store
-from audits.blobs import Blobs
+from audits.blobs import BlobStore
 from audits.schema import attachments, trail
 from audits.store import Store, _trail_line
 from engine.errors import TrailError
@@ -40,7 +40,7 @@ class Integrity:
     problems: list[str] = field(default_factory=list)
 
 
-def check_integrity(store: Store, *, blobs: Blobs | None = None, head: str | None = None) -> Integrity:
+def check_integrity(store: Store, *, blobs: BlobStore | None = None, head: str | None = None) -> Integrity:
     """Check the store in one read snapshot; with ``blobs``, hash every attachment too."""
     found = Integrity(anchor=store.anchor)
     with store.read() as connection:

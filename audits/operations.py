@@ -25,7 +25,7 @@ from audits.authority import (
     described,
 )
 from audits.binding import Ref, check_rows
-from audits.blobs import Blobs
+from audits.blobs import BlobStore
 from audits.errors import RefusedError, StoreError
 from audits.people import find_person
 from audits.schema import (
@@ -57,7 +57,7 @@ class _Attempt:
 class Operations:
     """Base of the engagement services: the store, the clock and the rule pack they act with."""
 
-    def __init__(self, store: Store, blobs: Blobs | None, clock: Clock, rules: RulePack) -> None:
+    def __init__(self, store: Store, blobs: BlobStore | None, clock: Clock, rules: RulePack) -> None:
         self.store = store
         self.blobs = blobs
         self.clock = clock
@@ -139,7 +139,7 @@ class Operations:
             ).scalar_one()
         return list(json.loads(scope))
 
-    def _blobs(self) -> Blobs:
+    def _blobs(self) -> BlobStore:
         if self.blobs is None:
             raise StoreError("this store has no attachment folder: give --attachments with a database URL")
         return self.blobs

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from audits.binding import check_rows
-from audits.blobs import Receiving, Staged
+from audits.blobs import Receiver, StagedBlob
 from audits.schema import judgements, pack_versions, verifications
 from engine.canonical import canonical_json, digest, parse_json
 from evidence_schemas.pack import EvidencePack, Judgement, Verification
@@ -204,9 +205,9 @@ class Submission:
     location: Path
 
 
-def read_submission(location: Path, receiving: Receiving | None = None) -> Submission:
+def read_submission(location: Path, receiving: Receiver | None = None) -> Submission:
     """Read and check a pack (every problem at once, as :func:`read_pack` does); with
-    ``receiving``, each attachment is copied as it is hashed (see :class:`audits.blobs.Receiving`)."""
+    ``receiving``, each attachment is copied as it is hashed (see :class:`audits.blobs.Receiver`)."""
     loaded = read_pack(location, copy=receiving)
     return Submission(loaded.pack, loaded.canonical, loaded.digest, location)
 
@@ -216,7 +217,7 @@ def attachment_files(pack: EvidencePack) -> dict[str, tuple[str, int]]:
     return {a.path: (a.sha256, a.size) for item in pack.items for a in item.attachments}
 
 
-def commit_staged(staged: list[Staged]) -> dict[str, int]:
+def commit_staged(staged: Sequence[StagedBlob]) -> dict[str, int]:
     """Rename staged copies into the blob folder; sha256 -> size."""
     for copy in staged:
         copy.commit()
