@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 from audits.errors import StoreError
 
@@ -36,8 +38,11 @@ def append_head(path: Path, seq: int, head: str) -> None:
     """Append one head line; the line is written in one call, so it is whole or absent."""
     line = f"{seq} {head}\n".encode("ascii")
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        # O_NONBLOCK: a FIFO put in its place fails at once instead of waiting for a reader.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK, 0o644)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise OSError(0, "not a regular file")
             os.write(fd, line)
         finally:
             os.close(fd)
@@ -53,16 +58,23 @@ def check_anchor(path: Path, hashes: Mapping[int, str]) -> list[str]:
 
     A missing anchor is a problem only when the trail has records: somebody removed it.
     """
-    if not path.is_file():
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
         if hashes:
             return [f"the anchor {path} is missing: the trail's end cannot be checked (was it removed?)"]
         return []
+    except OSError as exc:
+        return [f"the anchor {path} cannot be read: {exc.strerror}"]
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return [f"the anchor {path} is not a regular file"]
     problems: list[str] = []
     last = max(hashes, default=0)
     highest = 0
-    with path.open("rb") as lines:
-        for number, raw in enumerate(lines, start=1):
-            text = raw[:MAX_LINE].decode("ascii", "replace").rstrip("\n")
+    with os.fdopen(fd, "rb") as lines:
+        for number, raw in enumerate(_bounded_lines(lines), start=1):
+            text = raw.decode("ascii", "replace").rstrip("\n")
             match = _LINE.match(text)
             if match is None:
                 problems.append(f"{path}, line {number}: not '<seq> sha256:<hex>'")
@@ -85,3 +97,13 @@ def check_anchor(path: Path, hashes: Mapping[int, str]) -> list[str]:
             "records were deleted from the trail",
         )
     return problems
+
+
+def _bounded_lines(stream: IO[bytes]) -> Iterator[bytes]:
+    """The file's lines, each cut at :data:`MAX_LINE` bytes (the rest of a longer line is read in
+    bounded pieces and dropped): an anchor that is not one never costs more memory than that."""
+    while line := stream.readline(MAX_LINE + 1):
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while (rest := stream.readline(MAX_LINE)) and not rest.endswith(b"\n"):
+                pass
+        yield line[:MAX_LINE]
