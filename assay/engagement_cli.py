@@ -32,6 +32,7 @@ from assay.services import (
 )
 from assay.stores import open_data
 from assay.terminal import console
+from audits.accounts import PASSWORD_MAX
 from audits.engagements import Verdict
 from audits.people import all_people, load_people
 from audits.views import history, status
@@ -65,6 +66,38 @@ def people_import(file: Path, person: str | None, data: str, attachments: Path |
         f"people added: {', '.join(outcome['added']) or 'none'}; "
         f"changed: {', '.join(outcome['changed']) or 'none'}"
     )
+
+
+@people_group.command("invite")
+@click.argument("person_id")
+@click.option("--days", type=int, default=7, show_default=True, help="Days the invitation is valid.")
+@as_option
+@data_option
+def people_invite(person_id: str, days: int, person: str, data: str) -> None:
+    """A one-time token for PERSON_ID to set a password with (a register administrator invites).
+    It is printed once and stored only as a hash: hand it over privately."""
+    token = services_for(data, None, None).accounts.invite(person, person_id, days)
+    out(f"invitation for {person_id}, valid {days} day(s), shown once:")
+    out(token)
+
+
+@people_group.command("set-password")
+@click.option("--token-file", type=PATH, required=True, help="File holding the invitation token.")
+@data_option
+def people_set_password(token_file: Path, data: str) -> None:
+    """Set your password with an invitation token. On a terminal the password is asked for twice,
+    never echoed; otherwise it is the first line of standard input (never an argument, which
+    other users of the machine could see)."""
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError([Problem(str(token_file), None, "", f"cannot read: {exc}")]) from None
+    if sys.stdin.isatty():
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline(4 * PASSWORD_MAX).rstrip("\r\n")
+    person_id = services_for(data, None, None).accounts.set_password(token, password)
+    out(f"password set for {person_id}")
 
 
 @people_group.command("list")

@@ -12,6 +12,7 @@ import click
 import rules as bundled_rules
 from assay.cert_cli import PATH
 from assay.stores import attachment_folder, open_data
+from audits.accounts import Accounts
 from audits.blobs import Blobs
 from audits.casework import Casework
 from audits.decisions import Decisions
@@ -47,6 +48,7 @@ class Services:
     decisions: Decisions
     casework: Casework
     awarding: Awarding
+    accounts: Accounts
 
 
 def services_for(
@@ -62,7 +64,9 @@ def services_for(
         blobs.sweep()  # copies a crash interrupted; housekeeping, so on every command is cheap enough
     Register(store, clock).sweep()  # signed PDFs of issues that died before their row committed
     args = (store, blobs, clock, rules)
-    return Services(store, clock, Engagements(*args), Decisions(*args), Casework(*args), Awarding(*args))
+    return Services(
+        store, clock, Engagements(*args), Decisions(*args), Casework(*args), Awarding(*args), Accounts(*args)
+    )
 
 
 def out(text: str) -> None:

@@ -16,6 +16,9 @@ The operation-time check trusts the index to name the latest record: a row set b
 an earlier record bound, with its index entry pointed back at that record, passes it; the replay
 (:func:`check_store`) does not, since it rebuilds the index from the trail.
 
+A migration that adds or changes a column of a bound table changes every row's digest: it must
+append a record re-binding the rows it changed, as 0005 binds the rows stored before it.
+
 What this cannot do alone: somebody able to rewrite the database can rewrite the trail to
 match and re-hash the chain. That is caught only against the chain head kept outside the
 database (:mod:`audits.anchor`); somebody able to rewrite both cannot be stopped by the store.
@@ -35,19 +38,23 @@ from sqlalchemy.engine import Connection
 
 from audits.errors import StoreError
 from audits.schema import (
+    api_tokens,
     attachments,
     bindings,
     cases,
     certificate_numbers,
     certificates,
+    credentials,
     decisions,
     engagement_roles,
     engagements,
     evaluations,
     findings,
+    invitations,
     judgements,
     pack_versions,
     people,
+    sign_in_failures,
     trail,
     verifications,
 )
@@ -67,6 +74,10 @@ BOUND_TABLES: tuple[Table, ...] = (
     cases,
     certificate_numbers,
     certificates,
+    credentials,
+    invitations,
+    api_tokens,
+    sign_in_failures,
 )
 """Every table whose rows a trail record binds (all but the trail and its index)."""
 _BY_NAME = {table.name: table for table in BOUND_TABLES}

@@ -279,3 +279,50 @@ certificate_numbers = Table(
 )
 """Every certificate number ever handed out, committed before its PDF exists: a number is used
 once, whether its certificate was recorded (``certificates``) or the issue failed (voided)."""
+
+# Sign-in (migration 0006) ---------------------------------------------------------------------
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("person_id", String(64), ForeignKey("people.id"), primary_key=True),
+    Column("password_hash", Text, nullable=False),  # argon2id, in its own PHC string format.
+    Column("set_at", String(32), nullable=False),  # ISO 8601 UTC instant.
+)
+"""A person's password, as an argon2id hash; never the password."""
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("token_hash", String(80), primary_key=True),  # sha256: of the one-time token.
+    Column("person_id", String(64), ForeignKey("people.id"), nullable=False),
+    Column("invited_by", String(64), ForeignKey("people.id"), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("used_at", String(32), nullable=True),
+)
+"""One-time tokens to set a password; only their hashes are kept."""
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),  # The public part of the token.
+    Column("person_id", String(64), ForeignKey("people.id"), nullable=False),
+    Column("token_hash", String(80), nullable=False),  # sha256: of the secret part.
+    Column("scope", String(8), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("revoked_at", String(32), nullable=True),
+    CheckConstraint("scope IN ('read', 'write')", name="scope"),
+)
+"""Personal API tokens for machine clients: shown once, kept hashed, expiring, revocable."""
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("person_id", String(64), nullable=False),  # The id tried (it may name nobody).
+    Column("address", String(64), nullable=False),  # Where the attempt came from.
+    Column("at", String(32), nullable=False),
+)
+"""Failed sign-ins, counted per account and per address to throttle guessing."""

@@ -44,23 +44,52 @@ def upgrade() -> None:
     )
     if context.is_offline_mode():
         return  # rendering SQL: there are no rows to bind
-    # Imported here: the binding code reads the tables through the current metadata.
-    from audits.binding import BOUND_TABLES, ref
+    # Imported here: the store's trail code, with the digest as audits.binding takes it.
+    from audits.binding import index, row_digest
     from audits.store import append_trail
     from engine.sources import SystemClock
 
     connection = op.get_bind()
-    refs = []
-    for table in BOUND_TABLES:
-        columns = list(table.primary_key.columns)
-        refs += [ref(table, *row) for row in connection.execute(sa.select(*columns).order_by(*columns))]
-    if refs:
-        append_trail(
+    bound = []
+    for name in _BOUND_AT_0005:
+        # The table as it stands at this revision (reflected): later revisions may add columns.
+        table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+        key = list(table.primary_key.columns)
+        for row in connection.execute(sa.select(table).order_by(*key)):
+            values = row._mapping
+            bound.append(
+                {
+                    "table": name,
+                    "key": "/".join(str(values[c.name]) for c in key),
+                    "digest": row_digest(table, values),
+                }
+            )
+    if bound:
+        (record,) = append_trail(
             connection,
             SystemClock(),
             "assay (migration 0005)",
-            [("store.bound", {"rows_bound": len(refs)}, refs)],
+            [("store.bound", {"rows_bound": len(bound), "rows": bound})],
         )
+        index(connection, [(record.seq, bound)])
+
+
+_BOUND_AT_0005 = (
+    "people",
+    "engagements",
+    "engagement_roles",
+    "pack_versions",
+    "attachments",
+    "verifications",
+    "judgements",
+    "findings",
+    "evaluations",
+    "decisions",
+    "cases",
+    "certificate_numbers",
+    "certificates",
+)
+"""The tables that existed at this revision, every one bound."""
 
 
 def downgrade() -> None:
