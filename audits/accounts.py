@@ -140,7 +140,9 @@ class Accounts(Operations):
     def sign_in(self, person_id: str, password: str, address: str) -> Person:
         """The person, when ``password`` is theirs and neither the account nor the address is
         throttled; otherwise :class:`RefusedError`, and the failure is recorded (row and trail)."""
-        address = address[:64]
+        # Input from outside, stored and compared as text: bounded, and without NUL (which
+        # PostgreSQL refuses in text), so any id or address is an ordinary failure, not an error.
+        person_id, address = (value.replace("\x00", "\ufffd")[:64] for value in (person_id, address))
         with self.store.write() as connection:
             now = self._now()
             throttled = _throttled(connection, person_id, address, now)
@@ -174,14 +176,14 @@ class Accounts(Operations):
                     )
                 return person
             seq = _next_failure(connection)
-            failure = {"seq": seq, "person_id": person_id[:64], "address": address, "at": _instant(now)}
+            failure = {"seq": seq, "person_id": person_id, "address": address, "at": _instant(now)}
             connection.execute(insert(sign_in_failures), failure)
             reason = throttled or "wrong id or password"
-            payload = {"person": person_id[:64], "address": address, "reason": reason}
+            payload = {"person": person_id, "address": address, "reason": reason}
             append_trail(
                 connection,
                 self.clock,
-                f"{person_id[:64]} (signing in)",
+                f"{person_id} (signing in)",
                 [("sign_in.failed", payload, [inserted(sign_in_failures, failure)])],
             )
         raise RefusedError(f"cannot sign in: {reason}")
@@ -294,7 +296,7 @@ def _throttled(connection: Connection, person_id: str, address: str, now: dt.dat
     since = _instant(now - THROTTLE_WINDOW)
     until = _instant(now + THROTTLE_WINDOW)
     for column, value, limit, what in (
-        (sign_in_failures.c.person_id, person_id[:64], ACCOUNT_FAILURES, "this account"),
+        (sign_in_failures.c.person_id, person_id, ACCOUNT_FAILURES, "this account"),
         (sign_in_failures.c.address, address, ADDRESS_FAILURES, "this address"),
     ):
         count = connection.execute(

@@ -115,6 +115,20 @@ def test_wrong_passwords_are_recorded_and_throttle_the_account(world: World, acc
         assert len(connection.execute(select(sign_in_failures)).all()) == ACCOUNT_FAILURES + 2
 
 
+def test_any_id_or_address_is_an_ordinary_failure(world: World, accounts: Accounts) -> None:
+    """Ids and addresses come from outside: a NUL (which PostgreSQL refuses in text) or a
+    kilobyte of id is a recorded failure, never a database error."""
+    for person, address in (("amira\x00", "192.0.2.1"), ("x" * 1000, "y" * 1000)):
+        with pytest.raises(RefusedError, match=r"^cannot sign in: wrong id or password$"):
+            accounts.sign_in(person, PASSWORD, address)
+    failed = [e["payload"] for e in world.trail_events() if e["event"] == "sign_in.failed"]
+    assert [(p["person"], p["address"]) for p in failed] == [
+        ("amira\ufffd", "192.0.2.1"),
+        ("x" * 64, "y" * 64),
+    ]
+    assert check_integrity(world.store).problems == []
+
+
 def test_an_address_guessing_many_accounts_is_throttled(world: World, accounts: Accounts) -> None:
     _with_password(world, accounts, REVIEWER)
     for n in range(ADDRESS_FAILURES):
