@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import examples
@@ -39,3 +43,20 @@ def pack_of(items: list[dict[str, Any]], model: str, **fields: Any) -> EvidenceP
     return EvidencePack.model_validate_json(
         json.dumps({**data, "model": model, "items": items, **fields}, default=str)
     )
+
+
+@contextmanager
+def address_space_growth(limit: int) -> Iterator[None]:
+    """Let the process's address space grow by at most ``limit`` bytes in the block (RLIMIT_AS
+    set above what it holds now): a document that expands fails its test, not the machine.
+    Relative, not absolute: what earlier tests left reserved in the same process (glibc's
+    per-thread arenas, caches) must not count against the call being measured."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        held = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = held + limit if hard == resource.RLIM_INFINITY else min(held + limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import resource
 import shutil
 import tracemalloc
 import zipfile
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 import examples
 import rules as bundled_rules
 from assay.cli import run
+from tests.helpers import address_space_growth
 
 SAMPLE = examples.sample_pack("harbourton")
 MANIFEST = (SAMPLE / "pack.json").read_text(encoding="utf-8")
@@ -72,19 +72,17 @@ def _splice(text: str, at: float, cut: int, inserted: str) -> str:
 
 PEAK_CAP = 256 << 20
 """Python memory one damaged input may take at its peak (traced): a bomb must be refused long
-before it is expanded. The address-space limit below is the backstop for what is not traced."""
+before it is expanded. The address-space growth limit is the backstop for what is not traced."""
 
 
 def _exits_cleanly(capsys: pytest.CaptureFixture[str], argv: list[str], named: str) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, hard))
     tracemalloc.start()
     try:
-        code = run(argv)
+        with address_space_growth(3 << 30):
+            code = run(argv)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     assert peak < PEAK_CAP, f"{peak >> 20} MiB at the peak"
     err = capsys.readouterr().err
     assert "Traceback" not in err

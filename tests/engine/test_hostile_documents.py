@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from engine.rulepack import load_rule_pack
 from engine.sourcemap import MAX_DEPTH, MAX_VALUES, parse_json, parse_yaml
 from evidence_schemas.common import Money
 from evidence_schemas.reader import read_pack
+from tests.helpers import address_space_growth
 
 ALIAS_BOMB = "".join(
     f"{name}: &{name} [{', '.join([f'*{prev}'] * 10) if prev else ', '.join(['x'] * 10)}]\n"
@@ -48,14 +48,10 @@ HOSTILE_YAML = {
 
 
 def _bounded(call: Callable[[], Any]) -> Any:
-    """Run ``call`` under a 2 GiB address-space cap, so an expanding document fails the test
-    instead of the machine."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, hard))
-    try:
+    """Run ``call`` with at most 2 GiB more address space, so an expanding document fails the
+    test instead of the machine."""
+    with address_space_growth(2 << 30):
         return call()
-    finally:
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE_YAML))
