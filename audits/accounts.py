@@ -164,26 +164,24 @@ class Accounts(Operations):
                 ).first()
                 if stored is not None:
                     check_rows(connection, credentials, [stored])
-            ok = not throttled and _verifies(stored.password_hash if stored else _no_password(), password)
-            ok = ok and stored is not None
-            if ok and person is not None and stored is not None:
-                payload = {"person": person.id, "address": address}
+            # Verified against a stand-in hash when there is no password: both answers take as long.
+            known = stored.password_hash if stored is not None else _no_password()
+            if not throttled and _verifies(known, password) and person is not None and stored is not None:
+                written = []
                 if _HASHER.check_needs_rehash(stored.password_hash):
                     connection.execute(
                         update(credentials)
                         .where(credentials.c.person_id == person.id)
                         .values(password_hash=_HASHER.hash(password))
                     )
-                    append_trail(
-                        connection,
-                        self.clock,
-                        described(person.id, person),
-                        [("person.signed_in", payload, [ref(credentials, person.id)])],
-                    )
-                else:
-                    append_trail(
-                        connection, self.clock, described(person.id, person), [("person.signed_in", payload)]
-                    )
+                    written = [ref(credentials, person.id)]
+                payload = {"person": person.id, "address": address}
+                append_trail(
+                    connection,
+                    self.clock,
+                    described(person.id, person),
+                    [("person.signed_in", payload, written)],
+                )
                 return person
             seq = _next_failure(connection)
             failure = {"seq": seq, "person_id": person_id, "address": address, "at": _instant(now)}

@@ -22,10 +22,10 @@ from sqlalchemy import select
 from audits.anchor import check_anchor
 from audits.binding import check_store
 from audits.blobs import BlobStore
-from audits.schema import attachments, trail
-from audits.store import Store, _trail_line
+from audits.schema import attachments
+from audits.store import Store, trail_records, verify_records
 from engine.errors import TrailError
-from engine.trail import GENESIS, verify_lines
+from engine.trail import GENESIS
 
 
 @dataclass
@@ -44,17 +44,13 @@ def check_integrity(store: Store, *, blobs: BlobStore | None = None, head: str |
     """Check the store in one read snapshot; with ``blobs``, hash every attachment too."""
     found = Integrity(anchor=store.anchor)
     with store.read() as connection:
-        records = connection.execute(select(trail).order_by(trail.c.seq)).all()
+        records = trail_records(connection)
         found.records = len(records)
-        if records:
-            try:
-                checked = verify_lines((_trail_line(r) for r in records), head, closed=False)
-                found.head = checked.head
-            except TrailError as exc:
-                found.problems.append(f"trail: {exc}")
-                found.head = records[-1].hash
-        elif head not in (None, GENESIS):
-            found.problems.append(f"trail: it is empty, not ending at {head}")
+        try:
+            found.head = verify_records(records, head).head
+        except TrailError as exc:
+            found.problems.append(f"trail: {exc}")
+            found.head = records[-1].hash if records else GENESIS
         if store.anchor is not None:
             found.problems += check_anchor(store.anchor, {r.seq: r.hash for r in records})
         rows = check_store(connection, records)

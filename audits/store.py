@@ -265,7 +265,16 @@ def verify_trail(connection: Connection, head: str | None = None) -> VerifiedTra
     The chain is open-ended (no closing record); with ``head``, an anchor held elsewhere, the
     last record's hash must equal it. An empty trail verifies as zero records at GENESIS.
     """
-    rows = connection.execute(select(trail).order_by(trail.c.seq)).all()
+    return verify_records(trail_records(connection), head)
+
+
+def trail_records(connection: Connection) -> Sequence[Row[Any]]:
+    """The store's trail records as stored, in sequence order."""
+    return connection.execute(select(trail).order_by(trail.c.seq)).all()
+
+
+def verify_records(rows: Sequence[Row[Any]], head: str | None = None) -> VerifiedTrail:
+    """:func:`verify_trail` over records already read (see :func:`trail_records`)."""
     if not rows:
         if head not in (None, GENESIS):
             raise TrailError(f"the trail is empty, not ending at {head}", None)

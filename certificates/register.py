@@ -182,9 +182,9 @@ class Issuing:
 
     The number was consumed when it was reserved, so it is never handed out again whatever
     happens next. With a staging folder, the signed PDF is written to a hidden file there that
-    this process holds locked until the certificate is recorded; if the process dies first,
-    :meth:`Register.sweep` finds the file unlocked, removes it and voids the number, so a
-    signed PDF never outlives an unrecorded number.
+    this process holds locked until the PDF is published; if the process dies first,
+    :meth:`Register.sweep` finds the file unlocked and removes it (voiding the number) or, once
+    the certificate is recorded, publishes it, so a signed PDF never outlives an unrecorded number.
     """
 
     def __init__(self, register: Register, attempt: _Attempt, scheme: Scheme, issued_on: dt.date) -> None:
@@ -678,50 +678,53 @@ def _locked_new(path: Path) -> int:
     raise RegisterError(f"cannot stage the certificate at {path}")
 
 
+@contextmanager
+def _unlocked(path: Path) -> Iterator[bool | None]:
+    """Hold ``path``'s lock unless a live issue holds it: yields True (held), False (a live issue
+    holds it, or it cannot be opened), or None (there is no such file)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except FileNotFoundError:
+        yield None
+        return
+    except OSError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
 def _publish_unlocked(staged: Path, target: Path | None) -> bool:
     """Give a recorded certificate's staged PDF its name, unless a live issue holds it or the
     name is taken (never overwritten); True when nothing is left staged."""
-    try:
-        fd = os.open(staged, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return True  # published, and the issue died before saying so
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return False
-    try:
-        if target is None:
+    with _unlocked(staged) as held:
+        if held is None:
+            return True  # published, and the issue died before saying so
+        if not held or target is None:
             return False
-        publish(staged, target)
+        try:
+            publish(staged, target)
+        except OSError:
+            return False  # the name is taken: left for the operator, the staged file stays
         return True
-    except OSError:
-        return False  # the name is taken: left for the operator, the staged file stays
-    finally:
-        os.close(fd)
 
 
 def _remove_unlocked(path: Path) -> Path | None:
     """Remove ``path`` unless a live process holds its lock; returns it when it is gone (or was)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return path
-    except OSError:
-        return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+    with _unlocked(path) as held:
+        if held is False:
             return None
-        raise
-    try:
         path.unlink(missing_ok=True)
-    finally:
-        os.close(fd)
-    return path
+        return path
 
 
 def _row(connection: Connection, attempt: _Attempt, number: str, operation: str | None = None) -> Row[Any]:
