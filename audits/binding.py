@@ -54,6 +54,7 @@ from audits.schema import (
     judgements,
     pack_versions,
     people,
+    sessions,
     sign_in_failures,
     trail,
     verifications,
@@ -78,6 +79,7 @@ BOUND_TABLES: tuple[Table, ...] = (
     invitations,
     api_tokens,
     sign_in_failures,
+    sessions,
 )
 """Every table whose rows a trail record binds (all but the trail and its index)."""
 _BY_NAME = {table.name: table for table in BOUND_TABLES}

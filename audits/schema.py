@@ -326,3 +326,16 @@ sign_in_failures = Table(
     Column("at", String(32), nullable=False),
 )
 """Failed sign-ins, counted per account and per address to throttle guessing."""
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(80), primary_key=True),  # sha256: of the cookie's secret.
+    Column("person_id", String(64), ForeignKey("people.id"), nullable=False),
+    Column("csrf_hash", String(80), nullable=False),  # sha256: of the session's CSRF token.
+    Column("address", String(64), nullable=False),  # Where the sign-in came from.
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("ended_at", String(32), nullable=True),  # Signed out (or ended by a new sign-in).
+)
+"""Signed-in sessions of people using a browser: only hashes of the cookie and CSRF secrets."""
