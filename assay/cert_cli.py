@@ -30,7 +30,12 @@ from certificates.public_csv import register_csv
 from certificates.register import Register
 from certificates.scheme import Scheme, load_scheme
 from certificates.signing import LEVELS, Level, SigningOptions
-from certificates.verify import Verification, offline_validation_context, verify_certificate
+from certificates.verify import (
+    Verification,
+    offline_validation_context,
+    verification_json,
+    verify_certificate,
+)
 from engine.canonical import pretty_json
 from engine.errors import InputError, Problem
 from engine.rulepack import load_rule_pack
@@ -333,20 +338,6 @@ def verify_command(
         print_verification(verification)
     if not verification.ok:
         raise VerificationError(verification.reasons)
-
-
-def verification_json(verification: Verification) -> dict[str, object]:
-    """The outcome of verification as JSON-able data."""
-    return {
-        "valid": verification.ok,
-        "reasons": verification.reasons,
-        "number": verification.number,
-        "community": verification.community,
-        "signer": verification.signer,
-        "signed_at": verification.signed_at.isoformat() if verification.signed_at else None,
-        "level": verification.level,
-        "result_digest": verification.certificate.result_digest if verification.certificate else None,
-    }
 
 
 def print_verification(verification: Verification) -> None:

@@ -53,10 +53,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "An improvement plan towards a target level, from an evaluation's result.",
     ),
     "rules": ("assay.rules_cli:rules_group", "Inspect and check rule packs."),
+    "serve": (
+        "assay.serve_cli:serve_command",
+        "Serve the HTTP API (FastAPI on uvicorn); the OpenAPI document is at /openapi.json.",
+    ),
     "trail": ("assay.trail_cli:trail_group", "Check audit trails."),
     "verify": (
         "assay.cert_cli:verify_command",
         "Verify a certificate offline: signature, embedded result, expiry and register status.",
+    ),
+    "worker": (
+        "assay.worker_cli:worker_command",
+        "Run queued jobs, such as the re-rating of certificates a rule pack install queues.",
     ),
 }
 

@@ -21,6 +21,7 @@ from assay.casework_cli import case_command, finding_group, resolve_command
 from assay.cert_cli import PASSWORD_ENV, PATH, data_option, print_issued
 from assay.groups import Group
 from assay.judging_cli import judge_command, worksheet_command
+from assay.oscal_cli import oscal_command
 from assay.services import (
     DATE,
     as_option,
@@ -126,6 +127,7 @@ engagement_group.add_command(case_command)
 engagement_group.add_command(resolve_command)
 engagement_group.add_command(judge_command)
 engagement_group.add_command(worksheet_command)
+engagement_group.add_command(oscal_command)
 
 
 @engagement_group.command("create")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -142,3 +143,125 @@ def rules_test(folder: Path | None, engine: str) -> None:
         )
     if failed:
         raise click.exceptions.Exit(1)
+
+
+# Installed rule packs and re-ratings (the store) ------------------------------------------------
+# Options defined here, not imported from the store's commands: `assay rules explain` must not
+# load the store (a test counts the modules it imports), nor `assay worker` the signing code.
+
+store_data_option = click.option(
+    "--data",
+    "data",
+    envvar="ASSAY_DATA",
+    default="assay-data",
+    show_default=True,
+    help="The store: a data folder, a .db file or a database URL (env ASSAY_DATA).",
+)
+
+
+@rules_group.command("install")
+@click.argument("folder", type=PATH)
+@click.option("--as", "person", required=True, help="The register administrator installing it.")
+@store_data_option
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="Day it takes effect (default today).",
+)
+def rules_install(folder: Path, person: str, data: str, day: dt.datetime | None) -> None:
+    """Install a rule pack as the pack in force and re-rate every certificate in force under it
+    (what would change, for a reviewer; no certificate changes). On SQLite the re-rating runs
+    before the command ends; on PostgreSQL it is queued for 'assay worker'."""
+    from assay.services import out, services_for
+    from assay.worker_cli import print_outcome
+    from audits.jobs import LOCAL, run_local
+    from audits.rulepacks import RulePacks
+
+    services = services_for(data, None, day)
+    packs = RulePacks(services.store, None, services.clock, services.decisions.rules)
+    installed = packs.install(person, folder)
+    out(f"installed {installed.pack_id} as rule pack {installed.number}: {installed.digest}")
+    if installed.job.queue != LOCAL:
+        out(f"re-rating queued as {installed.job}: 'assay worker --data DATA' runs it")
+        return
+    out(f"re-rating: {installed.job}")
+    failed = False
+    for outcome in run_local(services.store, services.clock):
+        print_outcome(outcome)
+        failed = failed or outcome.status == "failed"
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@rules_group.command("reratings")
+@store_data_option
+@click.option(
+    "--run", type=int, default=None, help="The install whose re-rating to show (default: the latest)."
+)
+@click.option("--json", "json_output", is_flag=True, help="Print the re-ratings as JSON.")
+def rules_reratings(data: str, run: int | None, json_output: bool) -> None:
+    """Per certificate re-rated under an installed rule pack, the characteristics whose level
+    would change and why."""
+    import json
+
+    from assay.stores import open_data
+    from audits.rerating import read_reratings
+
+    with open_data(data, create=False) as store, store.read() as connection:
+        found = read_reratings(connection, run)
+    if json_output:
+        sys.stdout.write(json.dumps([r.as_dict() for r in found], indent=2, ensure_ascii=False) + "\n")
+        return
+    if not found:
+        sys.stdout.write("no re-ratings stored" + (f" for rule pack install {run}" if run else "") + "\n")
+        return
+    first = found[0]
+    sys.stdout.write(
+        f"rule pack install {first.run} ({first.new_rule_pack_digest}), re-rated at {first.created_at}\n"
+    )
+    for rerating in found:
+        for line in rerating_lines(rerating.certificate, rerating.engagement, rerating.changes):
+            sys.stdout.write(line + "\n")
+
+
+def rerating_lines(certificate: str, engagement: str, changes: dict[str, object]) -> list[str]:
+    """One certificate's re-rating in words: what would change, and each cause."""
+    status = changes["status"]
+    head = f"{certificate} ({engagement}, evaluation {changes['evaluation']} as of {changes['as_of']})"
+    if status == "not re-rated":
+        return [f"{head}: not re-rated: {changes['reason']}"]
+    listed = changes.get("characteristics") or []
+    assert isinstance(listed, list)
+    if not listed:
+        return [f"{head}: no change"]
+    lines = [f"{head}: {len(listed)} characteristic(s) would change"]
+    for characteristic in listed:
+        lines.append(
+            f"  {characteristic['id']}: level {characteristic['old_level']} -> {characteristic['new_level']}"
+        )
+        lines += [f"    - {cause_text(cause)}" for cause in characteristic["causes"]]
+    return lines
+
+
+def cause_text(cause: dict[str, object]) -> str:
+    """A cause of a level change in words (audits.rerating.causes)."""
+    words = str(cause["change"])
+    if "requirement" in cause:
+        words += f": {cause['requirement']}"
+        if "summary" in cause:
+            words += f" ({cause['summary']})"
+    elif "level" in cause:
+        words += f" at level {cause['level']}"
+    if "fields" in cause and isinstance(cause["fields"], dict):
+        words += "; " + ", ".join(f"{name} {v['old']} -> {v['new']}" for name, v in cause["fields"].items())
+    if "met_by" in cause:
+        words += f": {cause['met_by']}"
+    if "old" in cause and "new" in cause:
+        words += f": {cause['old']} -> {cause['new']}"
+    if "requirements" in cause and isinstance(cause["requirements"], list):
+        words += ": " + ", ".join(str(r) for r in cause["requirements"])
+    if "detail" in cause:
+        words += f": {cause['detail']}"
+    return words

@@ -5,6 +5,10 @@
 - A person *signs in* with id and password. Failed attempts are counted per account and per
   address over a window; past the limit the account (or the address) is refused until the window
   has passed, whatever the password. Every sign-in, failure and throttled attempt is a trail record.
+- Signing in opens a *session*: a secret for the browser's cookie, kept only as its SHA-256,
+  expiring after ``SESSION_HOURS``; a new sign-in ends the session it was made from, so a session
+  id planted before sign-in is never the one signed in (session fixation). The CSRF token is an
+  HMAC of the session secret (:func:`csrf_token`), so it needs no row and no server secret.
 - A signed-in person makes personal *API tokens* for machine clients: ``assay_<id>_<secret>``,
   shown once, kept as the id and the secret's SHA-256, scoped read or write, expiring and
   revocable. Every use is a trail record.
@@ -31,11 +35,11 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from audits.authority import as_register_administrator, described
-from audits.binding import check_rows, inserted, ref
+from audits.binding import Ref, check_rows, inserted, ref
 from audits.errors import RefusedError
 from audits.operations import Operations
 from audits.people import Person, find_person
-from audits.schema import api_tokens, credentials, invitations, sign_in_failures
+from audits.schema import api_tokens, credentials, invitations, sessions, sign_in_failures
 from audits.store import append_trail
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
@@ -44,6 +48,8 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 ACCOUNT_FAILURES, ADDRESS_FAILURES = 5, 20
 """Failed sign-ins allowed in one window, per account and per address."""
 INVITATION_DAYS, TOKEN_DAYS = 7, 90
+SESSION_HOURS = 8
+"""A session's lifetime from sign-in: a working day, then sign in again."""
 SCOPES = ("read", "write")
 _TOKEN = re.compile(r"^assay_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 # argon2id, 64 MiB and 3 passes as RFC 9106's low-memory profile, but one lane: with more, the
@@ -71,6 +77,15 @@ class Token:
 
     def __str__(self) -> str:
         return f"assay_{self.id}_{self.secret}"
+
+
+@dataclass(frozen=True)
+class Session:
+    """A session just opened by signing in; ``secret`` goes in the cookie and is shown once."""
+
+    person: Person
+    secret: str
+    expires_at: str
 
 
 class Accounts(Operations):
@@ -147,9 +162,10 @@ class Accounts(Operations):
             )
             return person.id
 
-    def sign_in(self, person_id: str, password: str, address: str) -> Person:
-        """The person, when ``password`` is theirs and neither the account nor the address is
-        throttled; otherwise :class:`RefusedError`, and the failure is recorded (row and trail)."""
+    def sign_in(self, person_id: str, password: str, address: str, *, ending: str | None = None) -> Session:
+        """A new session for the person, when ``password`` is theirs and neither the account nor the
+        address is throttled; otherwise :class:`RefusedError`, and the failure is recorded (row and
+        trail). ``ending``: the session secret the request came with, ended by this sign-in."""
         # Input from outside, stored and compared as text: bounded, and without NUL (which
         # PostgreSQL refuses in text), so any id or address is an ordinary failure, not an error.
         person_id, address = (value.replace("\x00", "\ufffd")[:64] for value in (person_id, address))
@@ -175,6 +191,19 @@ class Accounts(Operations):
                         .values(password_hash=_HASHER.hash(password))
                     )
                     written = [ref(credentials, person.id)]
+                written += self._end_session(connection, ending, now)
+                secret = self.token_source(32)
+                expires = _instant(now + dt.timedelta(hours=SESSION_HOURS))
+                row = {
+                    "token_hash": _sha(secret),
+                    "person_id": person.id,
+                    "address": address,
+                    "created_at": _instant(now),
+                    "expires_at": expires,
+                    "ended_at": None,
+                }
+                connection.execute(insert(sessions), row)
+                written.append(inserted(sessions, row))
                 payload = {"person": person.id, "address": address}
                 append_trail(
                     connection,
@@ -182,7 +211,7 @@ class Accounts(Operations):
                     described(person.id, person),
                     [("person.signed_in", payload, written)],
                 )
-                return person
+                return Session(person, secret, expires)
             seq = _next_failure(connection)
             failure = {"seq": seq, "person_id": person_id, "address": address, "at": _instant(now)}
             connection.execute(insert(sign_in_failures), failure)
@@ -195,6 +224,47 @@ class Accounts(Operations):
                 [("sign_in.failed", payload, [inserted(sign_in_failures, failure)])],
             )
         raise RefusedError(f"cannot sign in: {reason}")
+
+    def session(self, secret: str) -> Person:
+        """The person a session cookie's secret is for; an unknown, ended or expired session is
+        refused with one answer for all (not recorded: every page load would write)."""
+        with self.store.read() as connection:
+            found = connection.execute(select(sessions).where(sessions.c.token_hash == _sha(secret))).first()
+            if found is not None:
+                check_rows(connection, sessions, [found])
+            valid = found is not None and found.ended_at is None and _instant(self._now()) < found.expires_at
+            person = find_person(connection, found.person_id) if valid and found is not None else None
+        if person is None:
+            raise RefusedError("the session is unknown, ended or expired: sign in again")
+        return person
+
+    def sign_out(self, secret: str) -> None:
+        """End the session (a trail record); an unknown or ended one is refused."""
+        with self._operation("sign out", "", "") as (connection, attempt):
+            found = connection.execute(select(sessions).where(sessions.c.token_hash == _sha(secret))).first()
+            person = find_person(connection, found.person_id) if found is not None else None
+            if found is None or found.ended_at is not None or person is None:
+                raise self._refusal(attempt, "the session is unknown or already ended")
+            check_rows(connection, sessions, [found])
+            written = self._end_session(connection, secret, self._now())
+            append_trail(
+                connection,
+                self.clock,
+                described(person.id, person),
+                [("person.signed_out", {"person": person.id}, written)],
+            )
+
+    def _end_session(self, connection: Connection, secret: str | None, now: dt.datetime) -> list[Ref]:
+        """End the session ``secret`` names, if it is open; the rows to bind."""
+        if not secret:
+            return []
+        key = _sha(secret)
+        ended = connection.execute(
+            update(sessions)
+            .where(sessions.c.token_hash == key, sessions.c.ended_at.is_(None))
+            .values(ended_at=_instant(now))
+        ).rowcount
+        return [ref(sessions, key)] if ended else []
 
     def create_token(self, person_id: str, scope: str, days: int = TOKEN_DAYS) -> Token:
         """A personal API token for ``person_id`` (who has signed in); shown once."""
@@ -285,6 +355,12 @@ class Accounts(Operations):
                 described(person.id, person),
                 [("token.revoked", payload, [ref(api_tokens, token_id)])],
             )
+
+
+def csrf_token(secret: str) -> str:
+    """The CSRF token of the session whose cookie holds ``secret``: an HMAC of it, so a page that
+    cannot read the (HttpOnly) cookie cannot make it, and the server needs nothing stored."""
+    return hmac.new(secret.encode("utf-8"), b"assay csrf token", hashlib.sha256).hexdigest()
 
 
 def password_problems(person_id: str, password: str) -> list[str]:

@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, literal, select, union_all
 from sqlalchemy.engine import Connection
 
 from audits.binding import check_rows
-from audits.errors import RefusedError
+from audits.errors import NotFoundError, RefusedError
 from audits.people import Person, find_person
 from audits.schema import (
     engagement_roles,
@@ -227,6 +227,23 @@ def as_decision_maker(connection: Connection, person_id: str, engagement_id: str
         )
     _refuse_conflict(connection, person_id, engagement_id, "decide", operation)
     return Acting(person, "reviewer")
+
+
+def as_reader(connection: Connection, person_id: str, engagement_id: str) -> Acting:
+    """Who may read an engagement: its community's submitters, its team and reviewer, and the
+    register administrators who run it. To anyone else it does not exist (:class:`NotFoundError`,
+    the same answer as for an id nobody has), so ids cannot be probed."""
+    person = find_person(connection, person_id)
+    community = community_of(connection, engagement_id)
+    if person is not None and community:
+        if person.community == community:
+            return Acting(person, SUBMITTER)
+        roles = sorted(team_roles(connection, engagement_id, person_id))
+        if roles:
+            return Acting(person, roles[0])
+        if REGISTER_ADMINISTRATOR in person.roles:
+            return Acting(person, REGISTER_ADMINISTRATOR)
+    raise NotFoundError(f"no engagement {engagement_id}")
 
 
 def community_of(connection: Connection, engagement_id: str) -> str:

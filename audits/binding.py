@@ -52,8 +52,11 @@ from audits.schema import (
     findings,
     invitations,
     judgements,
+    local_jobs,
     pack_versions,
     people,
+    reratings,
+    rule_packs,
     sessions,
     sign_in_failures,
     trail,
@@ -80,6 +83,9 @@ BOUND_TABLES: tuple[Table, ...] = (
     api_tokens,
     sign_in_failures,
     sessions,
+    rule_packs,
+    reratings,
+    local_jobs,
 )
 """Every table whose rows a trail record binds (all but the trail and its index)."""
 _BY_NAME = {table.name: table for table in BOUND_TABLES}

@@ -61,6 +61,7 @@ class BlobStore(Protocol):
     def receiving(self) -> Receiver: ...
     def check(self, sha256: str, size: int | None = None) -> str | None: ...
     def read(self, sha256: str) -> bytes: ...
+    def open(self, sha256: str) -> IO[bytes]: ...
     def sweep(self) -> list[Path]: ...
 
 
@@ -147,6 +148,14 @@ class Blobs:
         if problem is not None:
             raise StoreError(problem)
         return self.path(sha256).read_bytes()
+
+    def open(self, sha256: str) -> IO[bytes]:
+        """A stored blob opened for reading in chunks (a download of any size in bounded memory),
+        checked against its content address first, as :meth:`read` does."""
+        problem = self.check(sha256)
+        if problem is not None:
+            raise StoreError(problem)
+        return self.path(sha256).open("rb")
 
     def check(self, sha256: str, size: int | None = None) -> str | None:
         """Why the stored blob is not the file its name promises (missing, other size or other

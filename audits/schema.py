@@ -332,10 +332,56 @@ sessions = Table(
     metadata,
     Column("token_hash", String(80), primary_key=True),  # sha256: of the cookie's secret.
     Column("person_id", String(64), ForeignKey("people.id"), nullable=False),
-    Column("csrf_hash", String(80), nullable=False),  # sha256: of the session's CSRF token.
     Column("address", String(64), nullable=False),  # Where the sign-in came from.
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
     Column("ended_at", String(32), nullable=True),  # Signed out (or ended by a new sign-in).
 )
-"""Signed-in sessions of people using a browser: only hashes of the cookie and CSRF secrets."""
+"""Signed-in sessions of people using a browser: only the hash of the cookie's
+secret (the CSRF token is derived from the secret, so it needs no row of its own)."""
+
+# Rule packs, re-ratings and local jobs (migration 0008) ----------------------------------------
+
+JOB_STATUSES = ("queued", "done", "failed")
+"""States of a job in :data:`local_jobs`."""
+
+rule_packs = Table(
+    "rule_packs",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),  # 1, 2, ...: installs in order.
+    Column("digest", String(80), nullable=False),  # engine.rulepack.pack_digest of the files.
+    Column("pack_id", String(64), nullable=False),  # The model id, e.g. iso37107-2019.
+    Column("files", Text, nullable=False),  # JSON {path: text} of every file the digest covers.
+    Column("installed_at", String(32), nullable=False),  # ISO 8601 UTC instant.
+    Column("installed_by", String(64), ForeignKey("people.id"), nullable=False),
+)
+"""Every rule pack a register administrator installed, with its files, so a pack an evaluation
+ran with can be loaded again; the latest install is the pack in force (none: the bundled pack)."""
+
+reratings = Table(
+    "reratings",
+    metadata,
+    # The install whose re-rating this is: every certificate in force is re-rated once per install.
+    Column("run", Integer, ForeignKey("rule_packs.number"), primary_key=True, autoincrement=False),
+    Column("certificate", String(64), ForeignKey("certificates.number"), primary_key=True),
+    Column("engagement_id", String(32), ForeignKey("engagements.id"), nullable=False),
+    Column("old_rule_pack_digest", String(80), nullable=False),  # What the certificate rests on.
+    Column("new_rule_pack_digest", String(80), nullable=False),  # The pack installed.
+    Column("changes", Text, nullable=False),  # Canonical JSON: levels that would change, and why.
+    Column("created_at", String(32), nullable=False),
+)
+"""What re-evaluating a certificate's pinned evidence under a newly installed rule pack would
+change; read by a reviewer, who decides through the normal process (nothing else is changed)."""
+
+local_jobs = Table(
+    "local_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False),  # A job function's name (audits.jobs.JOBS).
+    Column("args", Text, nullable=False),  # Canonical JSON object.
+    Column("status", String(16), nullable=False),
+    Column("error", Text, nullable=True),  # Why a failed job failed.
+    CheckConstraint(f"status IN ({', '.join(repr(s) for s in JOB_STATUSES)})", name="status"),
+)
+"""Jobs queued on a store without a task queue (SQLite), drained by the process that queued
+them or by ``assay worker``; on PostgreSQL jobs go to procrastinate's tables instead."""

@@ -143,8 +143,13 @@ class Store:
         self.engine: Engine = create_engine(url)
         """The SQLAlchemy engine; use :meth:`read` and :meth:`write` rather than it directly."""
         backend = url.get_backend_name()
+        self._writers: threading.RLock | None = None
         if backend == "sqlite":
             _set_up_sqlite(self.engine)
+            # Writers of one process (a server's request threads) queue here, blocked, rather than
+            # in SQLite's busy handler, which polls and can let one writer wait out the busy
+            # timeout while others keep winning (measured: "database is locked" under 50 clients).
+            self._writers = threading.RLock()
         elif backend == "postgresql":
             _set_up_postgresql(self.engine)
 
@@ -155,7 +160,7 @@ class Store:
         The transaction holds the database's write lock from its start, so other writers wait.
         Once it commits, the trail head it appended (if any) is anchored outside the database.
         """
-        with self._named_damage(), self.engine.connect() as connection:
+        with self._writer(), self._named_damage(), self.engine.connect() as connection:
             connection.info.pop(_HEAD, None)  # left by a transaction that rolled back
             connection.info.pop(binding.CHECKED, None)
             with connection.begin():
@@ -163,6 +168,14 @@ class Store:
             head = connection.info.pop(_HEAD, None)
         if head is not None and self.anchor is not None:
             append_head(self.anchor, *head)
+
+    @contextmanager
+    def _writer(self) -> Iterator[None]:
+        if self._writers is None:
+            yield
+            return
+        with self._writers:
+            yield
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -19,12 +19,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.engine import Connection
 
 from audits.binding import check_rows
 from audits.blobs import Receiver, StagedBlob
-from audits.schema import judgements, pack_versions, verifications
+from audits.schema import bindings, evaluations, judgements, pack_versions, verifications
 from engine.canonical import canonical_json, digest, parse_json
 from evidence_schemas.pack import EvidencePack, Judgement, Verification
 from evidence_schemas.reader import read_pack
@@ -89,6 +89,15 @@ def latest_row(connection: Connection, engagement_id: str) -> Any:
     ).first()
 
 
+def _version_row(connection: Connection, engagement_id: str, version: int) -> Any:
+    """One stored ``pack_versions`` row, or None."""
+    return connection.execute(
+        select(pack_versions).where(
+            pack_versions.c.engagement_id == engagement_id, pack_versions.c.version == version
+        )
+    ).first()
+
+
 def version_pack(connection: Connection, engagement_id: str, version: int) -> EvidencePack:
     """The pack of one stored version."""
     manifest = connection.execute(
@@ -99,16 +108,32 @@ def version_pack(connection: Connection, engagement_id: str, version: int) -> Ev
     return EvidencePack.model_validate_json(manifest)
 
 
-def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
-    """The latest version with its applicable verdicts; None before the first submission."""
-    latest = latest_row(connection, engagement_id)
+@dataclass(frozen=True)
+class Pinned:
+    """Where an engagement stood when an evaluation was taken: the version it saw and the last
+    verdict and judgement recorded by then (both only ever added, so a prefix is the past)."""
+
+    version: int
+    last_verdict: int
+    last_judgement: int
+
+
+def assemble(connection: Connection, engagement_id: str, *, pinned: Pinned | None = None) -> Assembled | None:
+    """The latest version with its applicable verdicts; None before the first submission.
+
+    With ``pinned``, the pack as it was assembled then (a re-rating re-evaluates it): that
+    version with the verdicts and judgements recorded up to then, by the same rules."""
+    latest = (
+        latest_row(connection, engagement_id)
+        if pinned is None
+        else _version_row(connection, engagement_id, pinned.version)
+    )
     if latest is None:
         return None
-    rows = connection.execute(
-        select(verifications)
-        .where(verifications.c.engagement_id == engagement_id)
-        .order_by(verifications.c.seq)
-    ).all()
+    query = select(verifications).where(verifications.c.engagement_id == engagement_id)
+    if pinned is not None:
+        query = query.where(verifications.c.seq <= pinned.last_verdict)
+    rows = connection.execute(query.order_by(verifications.c.seq)).all()
     # An evaluation rests on these rows: each must be what its trail record bound.
     check_rows(connection, pack_versions, [latest])
     check_rows(connection, verifications, rows)
@@ -130,7 +155,9 @@ def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
     chosen = sorted(applicable.values(), key=lambda v: (v.evidence_id, v.date))
     # Equal to the canonical dump of the pack model with these verifications (a test checks).
     manifest["verifications"] = [v.model_dump(mode="json") for v in chosen]
-    judged, last_judgement = _judgements(connection, engagement_id, set(current))
+    judged, last_judgement = _judgements(
+        connection, engagement_id, set(current), None if pinned is None else pinned.last_judgement
+    )
     if judged:  # left out when empty, as the model's canonical dump does
         manifest["judgements"] = [j.model_dump(mode="json") for j in judged]
     data = canonical_json(manifest)
@@ -139,7 +166,9 @@ def assemble(connection: Connection, engagement_id: str) -> Assembled | None:
     return Assembled(data, digest(data), latest.version, latest.pack_digest, verdicts, last, last_judgement)
 
 
-def _judgements(connection: Connection, engagement_id: str, present: set[str]) -> tuple[list[Judgement], int]:
+def _judgements(
+    connection: Connection, engagement_id: str, present: set[str], until: int | None = None
+) -> tuple[list[Judgement], int]:
     """The judgements an evaluation of the latest version sees, and the newest sequence number.
 
     One per requirement and day (a later one the same day replaces the earlier). A judgement
@@ -147,9 +176,10 @@ def _judgements(connection: Connection, engagement_id: str, present: set[str]) -
     judgement of that requirement (it was superseded): the requirement needs judging again. A
     judgement whose cited items changed is kept, so the evaluation reports it void and why.
     """
-    rows = connection.execute(
-        select(judgements).where(judgements.c.engagement_id == engagement_id).order_by(judgements.c.seq)
-    ).all()
+    query = select(judgements).where(judgements.c.engagement_id == engagement_id)
+    if until is not None:  # recorded up to a pinned evaluation
+        query = query.where(judgements.c.seq <= until)
+    rows = connection.execute(query.order_by(judgements.c.seq)).all()
     check_rows(connection, judgements, rows)
     applicable: dict[tuple[str, dt.date], Judgement] = {}
     for row in rows:
@@ -232,3 +262,49 @@ def changes(before: dict[str, str], after: dict[str, str]) -> dict[str, list[str
         "removed": sorted(set(before) - set(after)),
         "changed": sorted(i for i in set(before) & set(after) if before[i] != after[i]),
     }
+
+
+def as_evaluated(connection: Connection, evaluation: Row[Any]) -> tuple[Assembled | None, str | None]:
+    """The pack ``evaluation`` (an ``evaluations`` row) saw, rebuilt from the rows the trail had
+    bound before the evaluation's own record, and proven by the digest it stored; or None and why
+    not. Re-rating re-evaluates it; the OSCAL export reports it."""
+    eid = evaluation.engagement_id
+    at = bound_at(connection, evaluations, [f"{eid}/{evaluation.number}"]).get(f"{eid}/{evaluation.number}")
+    if at is None:
+        return None, f"evaluation {evaluation.number} has no trail record to date it by"
+    pinned = Pinned(
+        evaluation.pack_version,
+        last_before(connection, verifications, eid, at),
+        last_before(connection, judgements, eid, at),
+    )
+    assembled = assemble(connection, eid, pinned=pinned)
+    if assembled is None or assembled.digest != evaluation.pack_digest:
+        rebuilt = "nothing" if assembled is None else assembled.digest
+        return None, (
+            f"the evidence as evaluation {evaluation.number} saw it could not be rebuilt "
+            f"(pinned {evaluation.pack_digest}, rebuilt {rebuilt})"
+        )
+    return assembled, None
+
+
+def last_before(connection: Connection, table: Any, engagement_id: str, seq: int) -> int:
+    """The engagement's newest row of ``table`` (verifications, judgements) bound to the trail
+    before record ``seq``: rows are only ever added, in order, so those before it are a prefix."""
+    numbers = (
+        connection.execute(select(table.c.seq).where(table.c.engagement_id == engagement_id)).scalars().all()
+    )
+    bound = bound_at(connection, table, [f"{engagement_id}/{n}" for n in numbers])
+    return max((n for n in numbers if bound.get(f"{engagement_id}/{n}", seq) < seq), default=0)
+
+
+def bound_at(connection: Connection, table: Any, keys: Sequence[str]) -> dict[str, int]:
+    """Row key -> the trail record that wrote the row (the bindings index, checked by
+    ``trail verify --store`` against the trail itself)."""
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 500):  # bounded IN lists
+        chunk = list(keys[start : start + 500])
+        query = select(bindings.c.row_key, bindings.c.seq).where(
+            bindings.c.table_name == table.name, bindings.c.row_key.in_(chunk)
+        )
+        found.update({row.row_key: row.seq for row in connection.execute(query)})
+    return found

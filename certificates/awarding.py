@@ -57,11 +57,13 @@ class Awarding(Operations):
         *,
         body: str,
         language: Language,
-        out: Path,
+        out: Path | None,
         scheme: Scheme,
+        folder: Path = Path("."),
         signing: SigningOptions | None = None,
     ) -> Issued:
-        """Issue, sign and record the certificate the latest positive decision calls for."""
+        """Issue, sign and record the certificate the latest positive decision calls for (written
+        to ``out``, or to ``<number>.pdf`` in ``folder``)."""
         acting, award = self._award(person_id, engagement_id)
 
         def link(connection: Connection, certificate: Certificate) -> None:
@@ -104,6 +106,7 @@ class Awarding(Operations):
             Register(self.store, self.clock),
             out=out,
             actor=acting.actor,
+            folder=folder,
             signing=signing,
             on_record=link,
         )

@@ -166,10 +166,12 @@ def issue_certificate(
     *,
     out: Path | None,
     actor: str,
+    folder: Path = Path("."),
     signing: SigningOptions | None = None,
     on_record: Callable[[Connection, Certificate], None] | None = None,
 ) -> Issued:
-    """Issue, sign, write and record one certificate; ``out`` defaults to ``<number>.pdf``.
+    """Issue, sign, write and record one certificate; ``out`` defaults to ``<number>.pdf`` in
+    ``folder`` (a server names each PDF by its number, known only once it is reserved).
 
     The instant of issue is read once from the register's clock: its date is the issue date
     (validity and surveillance count from it) and the instant the PDF's creation date. The
@@ -191,7 +193,7 @@ def issue_certificate(
         scheme,
         issued_at.date(),
         actor,
-        staging=out.parent if out is not None else Path("."),
+        staging=out.parent if out is not None else folder,
         name=out.name if out is not None else None,
     ) as issuing:
         certificate = build_certificate(
@@ -208,7 +210,7 @@ def issue_certificate(
             key,
             signing or SigningOptions(),
         )
-        path = out or Path(f"{certificate.number}.pdf")
+        path = out or folder / f"{certificate.number}.pdf"
         if path.exists():
             raise OutputError(f"{path} exists; a certificate file is never overwritten")
         sha = hashlib.sha256(pdf).hexdigest()

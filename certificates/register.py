@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -503,6 +504,26 @@ class Register:
             row.certificate_json.encode("utf-8"),
         )
 
+    def pdf(self, number: str) -> bytes | None:
+        """The signed PDF published under ``number``, as issued; None when there is none (not
+        registered, issued elsewhere, or its file is gone). A file that is not the PDF the
+        register recorded is refused (:class:`RegisterError`), never handed out."""
+        with self._store.read() as connection:
+            found = connection.execute(
+                select(certificates.c.pdf_sha256, certificate_numbers.c.target)
+                .join(certificate_numbers, certificate_numbers.c.number == certificates.c.number)
+                .where(certificates.c.number == number)
+            ).first()
+        if found is None or found.target is None:
+            return None
+        try:
+            pdf = Path(found.target).read_bytes()
+        except OSError:
+            return None
+        if hashlib.sha256(pdf).hexdigest() != found.pdf_sha256:
+            raise RegisterError(f"the PDF of {number} at {found.target} is not the one the register recorded")
+        return pdf
+
     def entry(self, number: str, on: dt.date) -> RegisterEntry:
         """The register's entry for ``number``, read on ``on``."""
         with self._store.read() as connection:
@@ -572,7 +593,7 @@ class Register:
         return {
             "format": REGISTER_FORMAT,
             "as_of": on.isoformat(),
-            "certificates": [_public(entry) for entry in self.entries(on)],
+            "certificates": [public_entry(entry) for entry in self.entries(on)],
         }
 
     def verify_trail(self, head: str | None = None) -> VerifiedTrail:
@@ -805,7 +826,8 @@ def _entry(row: Row[Any], on: dt.date) -> RegisterEntry:
     )
 
 
-def _public(entry: RegisterEntry) -> dict[str, Any]:
+def public_entry(entry: RegisterEntry) -> dict[str, Any]:
+    """What the public register shows of a certificate (no keys, no PDF, no private reasons)."""
     return {
         "number": entry.number,
         "community": entry.community,

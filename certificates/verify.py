@@ -433,3 +433,17 @@ def _first_error(exc: ValidationError) -> str:
 
 def _message(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
+
+
+def verification_json(verification: Verification) -> dict[str, object]:
+    """The outcome of verification as JSON-able data."""
+    return {
+        "valid": verification.ok,
+        "reasons": verification.reasons,
+        "number": verification.number,
+        "community": verification.community,
+        "signer": verification.signer,
+        "signed_at": verification.signed_at.isoformat() if verification.signed_at else None,
+        "level": verification.level,
+        "result_digest": verification.certificate.result_digest if verification.certificate else None,
+    }

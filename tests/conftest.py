@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import secrets
@@ -11,12 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 import examples
 import rules as bundled_rules
 from audits.store import database_url
+from certificates.keys import SigningKey, load_signing_key, read_password
+from certificates.pki import TestPki, init_test_pki
 from engine.durable_engine import DurableInference
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack, load_rule_pack
@@ -122,3 +126,22 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as connection:
             connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engagement_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
+    """A test PKI made at run time (valid from now) for issuing engagements' certificates
+    (engagement and API tests)."""
+    return init_test_pki(tmp_path_factory.mktemp("engagement-pki"), dt.datetime.now(dt.UTC))
+
+
+@pytest.fixture(scope="session")
+def signing_key(engagement_pki: TestPki) -> SigningKey:
+    """The test signer's key."""
+    return load_signing_key(engagement_pki.signer_p12, read_password(None, engagement_pki.signer_password))
+
+
+@pytest.fixture(scope="session")
+def trust_roots(engagement_pki: TestPki) -> list[x509.Certificate]:
+    """The test root, as a verifier trusts it."""
+    return [engagement_pki.root_certificate()]

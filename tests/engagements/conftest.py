@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
 from sqlalchemy import func, select
 
 import examples
@@ -26,8 +25,6 @@ from audits.people import load_people
 from audits.schema import metadata, trail
 from audits.store import Store, open_store
 from certificates.awarding import Awarding
-from certificates.keys import SigningKey, load_signing_key, read_password
-from certificates.pki import TestPki, init_test_pki
 from engine.reference import ReferenceInference
 from engine.rulepack import RulePack
 
@@ -162,21 +159,3 @@ def inference() -> ReferenceInference:
     """The reference evaluator: the same results as durable_rules (tested elsewhere), and it keeps
     these process tests fast; the demo and the CLI run durable_rules."""
     return ReferenceInference()
-
-
-@pytest.fixture(scope="session")
-def engagement_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPki:
-    """A test PKI made at run time (valid from now) for issuing engagements' certificates."""
-    return init_test_pki(tmp_path_factory.mktemp("engagement-pki"), dt.datetime.now(dt.UTC))
-
-
-@pytest.fixture(scope="session")
-def signing_key(engagement_pki: TestPki) -> SigningKey:
-    """The test signer's key."""
-    return load_signing_key(engagement_pki.signer_p12, read_password(None, engagement_pki.signer_password))
-
-
-@pytest.fixture(scope="session")
-def trust_roots(engagement_pki: TestPki) -> list[x509.Certificate]:
-    """The test root, as a verifier trusts it."""
-    return [engagement_pki.root_certificate()]

@@ -46,7 +46,7 @@ def _stored_text(world: World) -> str:
 def test_an_invited_person_sets_a_password_once_and_signs_in(world: World, accounts: Accounts) -> None:
     token = accounts.invite(ADMIN, AUDITOR)
     assert accounts.set_password(token, PASSWORD) == AUDITOR
-    assert accounts.sign_in(AUDITOR, PASSWORD, "192.0.2.1").id == AUDITOR
+    assert accounts.sign_in(AUDITOR, PASSWORD, "192.0.2.1").person.id == AUDITOR
     with world.store.read() as connection:
         (stored,) = connection.execute(select(credentials)).all()
     assert stored.password_hash.startswith("$argon2id$")
@@ -110,7 +110,7 @@ def test_wrong_passwords_are_recorded_and_throttle_the_account(world: World, acc
         "rows": failed[0]["payload"]["rows"],
     }
     world.at(DAY + dt.timedelta(days=1))
-    assert accounts.sign_in(AUDITOR, PASSWORD, "192.0.2.1").id == AUDITOR
+    assert accounts.sign_in(AUDITOR, PASSWORD, "192.0.2.1").person.id == AUDITOR
     with world.store.read() as connection:
         assert len(connection.execute(select(sign_in_failures)).all()) == ACCOUNT_FAILURES + 2
 
@@ -136,7 +136,7 @@ def test_an_address_guessing_many_accounts_is_throttled(world: World, accounts: 
             accounts.sign_in(f"guess{n}", "a guessed password", "203.0.113.9")
     with pytest.raises(RefusedError, match="too many failed sign-ins from this address"):
         accounts.sign_in(REVIEWER, PASSWORD, "203.0.113.9")
-    assert accounts.sign_in(REVIEWER, PASSWORD, "192.0.2.1").id == REVIEWER
+    assert accounts.sign_in(REVIEWER, PASSWORD, "192.0.2.1").person.id == REVIEWER
 
 
 def test_an_api_token_is_shown_once_scoped_expiring_and_revocable(world: World, accounts: Accounts) -> None:

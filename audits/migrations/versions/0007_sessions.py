@@ -26,7 +26,6 @@ def upgrade() -> None:
         "sessions",
         sa.Column("token_hash", sa.String(80), nullable=False),
         sa.Column("person_id", sa.String(64), nullable=False),
-        sa.Column("csrf_hash", sa.String(80), nullable=False),
         sa.Column("address", sa.String(64), nullable=False),
         sa.Column("created_at", sa.String(32), nullable=False),
         sa.Column("expires_at", sa.String(32), nullable=False),
