@@ -12,8 +12,10 @@ server that dies mid-upload leaves no evidence version (the sweep at start-up cl
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
@@ -51,22 +53,46 @@ def part_path(filename: str) -> str:
     return str(path)
 
 
+LOCK = ".lock"
+"""A file in each upload folder, locked (flock) while its upload is in progress."""
+GRACE_SECONDS = 60
+"""A folder with no lock file yet is left alone this long (it may be one just being made)."""
+
+
 @contextmanager
 def upload_folder(root: Path) -> Iterator[Path]:
-    """A fresh folder for one upload, removed afterwards whatever happens."""
+    """A fresh folder for one upload, locked while in use and removed afterwards whatever
+    happens. The lock tells :func:`sweep` in another server process that it is not abandoned."""
     root.mkdir(parents=True, exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="upload-", dir=root))
     try:
-        yield folder
+        with (folder / LOCK).open("wb") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def sweep(root: Path) -> None:
-    """Remove uploads a killed server left behind (run at start-up, before any request)."""
-    if root.is_dir():
-        for left in root.glob("upload-*"):
+def sweep(root: Path) -> list[Path]:
+    """Remove uploads a killed server left behind (at start-up): folders whose lock no process
+    holds. Several servers may share the folder, so one in progress elsewhere is left alone."""
+    removed = []
+    for left in sorted(root.glob("upload-*")) if root.is_dir() else []:
+        try:
+            handle = (left / LOCK).open("rb")
+        except FileNotFoundError:
+            if time.time() - left.stat().st_mtime > GRACE_SECONDS:
+                shutil.rmtree(left, ignore_errors=True)
+                removed.append(left)
+            continue
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its server is still receiving it
             shutil.rmtree(left, ignore_errors=True)
+            removed.append(left)
+    return removed
 
 
 async def receive(request: Request, folder: Path, limit: int) -> Path:

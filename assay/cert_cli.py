@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import click
-from cryptography import x509
 from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
 from rich.console import Console
 from rich.table import Table
@@ -24,7 +23,7 @@ from assay.terminal import console
 from certificates.awarding import Awarding
 from certificates.errors import VerificationError
 from certificates.issue import Decision, Issued, issue_certificate, read_evaluation
-from certificates.keys import load_signing_key, read_password
+from certificates.keys import load_signing_key, load_trust, read_password
 from certificates.pki import init_test_pki
 from certificates.public_csv import register_csv
 from certificates.register import Register
@@ -82,14 +81,6 @@ def _awarding(data: str, *, create: bool = True) -> Awarding:
     """Register changes with their role checks (only a register administrator may make them)."""
     store = open_data(data, create=create)
     return Awarding(store, None, SystemClock(), load_rule_pack(bundled_rules.bundled()))
-
-
-def _certificates(path: Path) -> list[x509.Certificate]:
-    """Certificates from a PEM file (a trust anchor); a bad file is an input error naming it."""
-    try:
-        return x509.load_pem_x509_certificates(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise InputError([Problem(str(path), None, "", f"not a PEM certificate file: {exc}")]) from None
 
 
 @click.group("ca", cls=Group, help="Test certificate authorities for demos and tests.")
@@ -213,7 +204,7 @@ def _signing(level: Level, tsa_url: str | None, trust: Path | None, crls: tuple[
     timestamper = HTTPTimeStamper(tsa_url) if tsa_url else None
     context = None
     if trust is not None:
-        context = offline_validation_context(_certificates(trust), [p.read_bytes() for p in crls])
+        context = offline_validation_context(load_trust(trust), [p.read_bytes() for p in crls])
     return SigningOptions(level=level, timestamper=timestamper, validation_context=context)
 
 
@@ -330,7 +321,7 @@ def verify_command(
         raise InputError([Problem(str(pdf), None, "", f"cannot read: {exc.strerror}")]) from None
     lookup = _register(register, create=False).lookup if register is not None else None
     verification = verify_certificate(
-        data, _certificates(trust), today=_today(day), register=lookup, crls=[p.read_bytes() for p in crls]
+        data, load_trust(trust), today=_today(day), register=lookup, crls=[p.read_bytes() for p in crls]
     )
     if json_output:
         sys.stdout.write(pretty_json(verification_json(verification)))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import click
 
-from assay.cert_cli import PASSWORD_ENV, PATH, _certificates, data_option
+from assay.cert_cli import PASSWORD_ENV, PATH, data_option
 from assay.services import DATE, attachments_option, rules_option
 
 
@@ -37,6 +38,13 @@ from assay.services import DATE, attachments_option, rules_option
 @click.option(
     "--date", "day", type=DATE, default=None, help="Fix the day operations take effect (demos, replays)."
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Server processes on this port (each stateless; one per core).",
+)
 def serve_command(
     data: str,
     attachments: Path | None,
@@ -51,29 +59,39 @@ def serve_command(
     certificates: Path | None,
     public_rate: int,
     day: dt.datetime | None,
+    workers: int,
 ) -> None:
     """Serve the HTTP API (FastAPI on uvicorn); the OpenAPI document is at /openapi.json."""
     import uvicorn
 
     from api.app import create_app
-    from api.settings import Settings
-    from certificates.keys import load_signing_key, read_password
-    from engine.sources import FixedClock
+    from api.launch import ENVIRONMENT, Launch
 
-    key = None
-    if key_path is not None:
-        env = password_env or (None if password_file else PASSWORD_ENV)
-        key = load_signing_key(key_path, read_password(env, password_file))
-    settings = Settings(
+    launch = Launch(
         data=data,
-        attachments=attachments,
-        rules_dir=rules_dir,
-        clock=FixedClock.at_date(day.date()) if day is not None else None,
-        key=key,
+        attachments=None if attachments is None else str(attachments),
+        rules_dir=None if rules_dir is None else str(rules_dir),
+        day=None if day is None else day.date().isoformat(),
+        key=None if key_path is None else str(key_path),
+        password_env=password_env or (None if password_file else PASSWORD_ENV),
+        password_file=None if password_file is None else str(password_file),
         body=body,
-        certificates=certificates,
-        trust=_certificates(trust) if trust is not None else (),
+        trust=None if trust is None else str(trust),
+        certificates=None if certificates is None else str(certificates),
         public_rate=public_rate,
     )
-    app = create_app(settings)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    settings = launch.settings()  # loads the key and the trust anchor: a bad one stops here
+    options = {
+        "host": host,
+        "port": port,
+        "log_level": "warning",
+        "access_log": False,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(settings), **options)  # type: ignore[arg-type]
+        return
+    # Each worker process builds its own app from the same launch settings (uvicorn forks the
+    # workers from an import string); they share nothing but the store.
+    os.environ[ENVIRONMENT] = launch.model_dump_json()
+    uvicorn.run("api.launch:app_from_environment", factory=True, workers=workers, **options)  # type: ignore[arg-type]

@@ -27,13 +27,13 @@ stop when they are done. Phases, one after another on the same server:
 3. solo ``search``: ``--solo-requests`` register searches only;
 4. the mix, ``--requests`` requests drawn (seeded) in fixed proportions: 20 % ``health``; 30 %
    ``search``, ``GET /v1/register?community=..&page=..``; 20 % ``status``, ``GET
-   /v1/certificates/{number}``; 18 % ``engagement``, ``GET /v1/engagements/{id}`` signed in;
+   /v1/certificates/{number}``; 20 % ``engagement``, ``GET /v1/engagements/{id}`` signed in;
    10 % ``verdict+level``: ``POST /v1/engagements/{id}/verdicts`` (one verdict, CSRF header) then
    ``GET /v1/engagements/{id}/levels?item=..`` (the new level of the item's characteristics,
    inferred on the server with durable_rules, not stored), timed together as one request;
-   2 % ``evaluation``: ``POST /v1/engagements/{id}/evaluations`` (the lead's recorded evaluation
-   of every characteristic);
-5. ``--floor-pairs`` verdict+level pairs by one client alone: what the pair costs unqueued.
+5. ``--floor-pairs`` verdict+level pairs, then as many recorded evaluations (``POST
+   /v1/engagements/{id}/evaluations``, every characteristic), by one client alone: their cost
+   unqueued.
 
 Reported per kind: count, errors (any non-2xx, or no answer; the first bodies are printed),
 throughput (count / wall time of the phase), p50/p95/p99 latency; per phase, the CPU seconds of
@@ -85,7 +85,9 @@ COOKIE = "__Host-assay-session"  # api.auth.COOKIE (not imported: that loads the
 CSRF_HEADER = "X-CSRF-Token"  # api.auth.CSRF_HEADER
 ANCHOR_ENV = "ASSAY_ANCHOR"  # audits.anchor.ANCHOR_ENV
 DATABASE_ENV = "ASSAY_TEST_DATABASE_URL"
-MIX = {"health": 20, "search": 30, "status": 20, "engagement": 18, "verdict+level": 10, "evaluation": 2}
+MIX = {"health": 20, "search": 30, "status": 20, "engagement": 20, "verdict+level": 10}
+"""The issue's mix. A recorded evaluation (the lead's, of every characteristic) is not in it; its
+cost is measured alone (``--floor-pairs`` evaluations by one client)."""
 """Percentages of the mix's requests."""
 SEARCH_SHARE_TARGET = 0.50
 VERDICT_P95_TARGET_MS = 300.0
@@ -196,14 +198,20 @@ async def _request(agent: Agent, kind: str, world: World) -> Sample:
 
 
 def _cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU seconds of process ``pid`` (all its threads), from /proc; None elsewhere."""
+    """User + system CPU seconds of process ``pid`` and its live children (the worker processes
+    of ``--workers``; all their threads), from /proc; None elsewhere."""
     if pid is None:
         return None
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(_cpu_seconds(int(child)) or 0.0 for child in children)
 
 
 async def _phase(name: str, agents: list[Agent], kinds: list[str], world: World, pid: int | None) -> Phase:
@@ -261,6 +269,8 @@ async def _drive(url: str, world: World, args: argparse.Namespace, pid: int | No
         if args.floor_pairs:
             alone = ["verdict+level"] * args.floor_pairs
             phases.append(await _phase("verdict+level, 1 client", agents[:1], alone, world, pid))
+            evaluations = ["evaluation"] * args.floor_pairs
+            phases.append(await _phase("evaluation, 1 client", agents[:1], evaluations, world, pid))
         return phases
     finally:
         for agent in agents:
@@ -396,12 +406,14 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serving(data: str, attachments: Path | None, day: str, log: Path) -> Iterator[tuple[str, int]]:
+def serving(
+    data: str, attachments: Path | None, day: str, log: Path, workers: int = 1
+) -> Iterator[tuple[str, int]]:
     """``python -m assay serve`` over ``data`` on a free port of 127.0.0.1 until the block ends;
     yields its URL and process id once ``/v1/health`` answers."""
     port = _free_port()
     argv = [sys.executable, "-m", "assay", "serve", "--data", data, "--host", "127.0.0.1"]
-    argv += ["--port", str(port), "--public-rate", "0", "--date", day]
+    argv += ["--port", str(port), "--public-rate", "0", "--date", day, "--workers", str(workers)]
     if attachments is not None:
         argv += ["--attachments", str(attachments)]
     url = f"http://127.0.0.1:{port}"
@@ -544,6 +556,7 @@ def main() -> int:
     )
     parser.add_argument("--server-log", type=Path, default=None, help="keep the server's log here")
     parser.add_argument("--floor-pairs", type=int, default=10, help="verdict+level pairs by one client alone")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (assay serve --workers)")
     parser.add_argument("--no-explain", action="store_true", help="skip the in-process evaluation timings")
     args = parser.parse_args()
     from bench.load_setup import World, build_world
@@ -577,7 +590,7 @@ def main() -> int:
                 f"certificates, {len(world.leads)} open engagements in {time.perf_counter() - began:.0f} s"
             )
             log = args.server_log or folder / "server.log"
-            with serving(data, attachments, world.day, log) as (server_url, pid):
+            with serving(data, attachments, world.day, log, args.workers) as (server_url, pid):
                 began = time.perf_counter()
                 phases = asyncio.run(_drive(server_url, world, args, pid))
                 print(f"load phases: {time.perf_counter() - began:.0f} s (sign-in and warm-up included)")

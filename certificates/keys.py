@@ -23,7 +23,7 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from certificates.errors import SigningError, SigningKeyError
-from engine.errors import Problem
+from engine.errors import InputError, Problem
 
 _HASHES: dict[str, hashes.HashAlgorithm] = {
     "sha256": hashes.SHA256(),
@@ -159,3 +159,11 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
 
 def _error(where: str, message: str) -> SigningKeyError:
     return SigningKeyError([Problem(file=where, line=None, path="", message=message)])
+
+
+def load_trust(path: Path) -> list[x509.Certificate]:
+    """Certificates from a PEM file (a trust anchor); a bad file is an input error naming it."""
+    try:
+        return x509.load_pem_x509_certificates(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise InputError([Problem(str(path), None, "", f"not a PEM certificate file: {exc}")]) from None

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ from audits.store import Event, Store, append_trail, verify_trail
 from certificates.errors import RegisterError
 from certificates.model import Certificate
 from certificates.scheme import Scheme
-from engine.canonical import canonical_json, digest
+from engine.canonical import canonical_json, digest, parse_json
 from engine.sources import Clock
 from engine.trail import VerifiedTrail
 from evidence_schemas.writer import publish
@@ -121,8 +122,14 @@ class RegisterEntry:
     """Number of the certificate this one renews."""
     renewed_by: str | None
     """Number of the certificate that renewed this one."""
-    certificate: Certificate
-    """The certificate as issued."""
+    certificate_json: str
+    """The certificate as issued, canonical JSON (as the register stores it)."""
+
+    @functools.cached_property
+    def certificate(self) -> Certificate:
+        """The certificate as issued, parsed when first asked for: a page of the public register
+        needs only two of its fields (:func:`public_entry`), and parsing is most of a page's cost."""
+        return Certificate.model_validate_json(self.certificate_json)
 
 
 EFFECTIVE_STATUSES = ("issued", "reinstated", "suspended", "expired", "withdrawn", "renewed")
@@ -816,25 +823,23 @@ def _why_refused(row: Row[Any], current: str, transition: Transition) -> str | N
 
 def _entry(row: Row[Any], on: dt.date) -> RegisterEntry:
     fields = dict(row._mapping)
-    document, stored = fields.pop("certificate_json"), fields.pop("status")
+    stored = fields.pop("status")
     fields["surveillance_due"] = tuple(dt.date.fromisoformat(d) for d in json.loads(row.surveillance_due))
-    return RegisterEntry(
-        **fields,
-        stored_status=stored,
-        status=effective_status(stored, row.expires_on, on),
-        certificate=Certificate.model_validate_json(document),
-    )
+    return RegisterEntry(**fields, stored_status=stored, status=effective_status(stored, row.expires_on, on))
 
 
 def public_entry(entry: RegisterEntry) -> dict[str, Any]:
     """What the public register shows of a certificate (no keys, no PDF, no private reasons)."""
+    # Two fields of the stored certificate, read from its JSON without building the model: the
+    # row was checked against its trail record, so the JSON is the one Assay wrote.
+    document = parse_json(entry.certificate_json)
     return {
         "number": entry.number,
         "community": entry.community,
         "scheme": entry.scheme,
         "standard": entry.standard,
-        "characteristics": len(entry.certificate.scope.characteristics),
-        "dimensions": [{"id": d.id, "level": d.level} for d in entry.certificate.dimensions],
+        "characteristics": len(document["scope"]["characteristics"]),
+        "dimensions": [{"id": d["id"], "level": d["level"]} for d in document["dimensions"]],
         "assessed_on": entry.assessed_on.isoformat(),
         "issued_on": entry.issued_on.isoformat(),
         "expires_on": entry.expires_on.isoformat(),

@@ -16,6 +16,7 @@ from cryptography import x509
 from sqlalchemy import func, select
 
 from api.auth import COOKIE, CSRF_HEADER
+from api.uploads import LOCK, sweep, upload_folder
 from assay.services import services_for
 from audits.integrity import check_integrity
 from audits.schema import pack_versions
@@ -323,3 +324,15 @@ def test_the_roles_reach_over_http_as_in_the_operations(api: Api) -> None:
     with api.services.store.read() as connection:
         rows = connection.exec_driver_sql("SELECT event, actor FROM trail").all()
     assert ("engagement.refused", LEAD) in {(event, actor.split(" ")[0]) for event, actor in rows}
+
+
+def test_the_start_up_sweep_leaves_uploads_in_progress_elsewhere_alone(tmp_path: Path) -> None:
+    # Servers sharing a data folder each sweep at start-up: only abandoned uploads may go.
+    root = tmp_path / "uploads"
+    abandoned = root / "upload-dead"
+    abandoned.mkdir(parents=True)
+    (abandoned / LOCK).touch()
+    with upload_folder(root) as receiving:
+        assert sweep(root) == [abandoned]
+        assert receiving.is_dir()
+    assert not receiving.exists()
