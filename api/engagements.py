@@ -29,7 +29,7 @@ from api.models import (
     VerdictIn,
 )
 from api.problems import ProblemError, from_error
-from api.services import services
+from api.services import services_in_force
 from api.settings import Settings
 from api.uploads import receive, upload_folder
 from assay.services import Services
@@ -40,7 +40,7 @@ from certificates.scheme import Scheme
 from engine.errors import InputError
 
 router = APIRouter(prefix="/v1", tags=["engagements"])
-Found = Annotated[Services, Depends(services)]
+Found = Annotated[Services, Depends(services_in_force)]
 CHUNK = 1 << 20
 
 

@@ -57,7 +57,13 @@ class Launch(BaseModel):
 
 
 def app_from_environment() -> FastAPI:
-    """The app of one worker process of a multi-process ``assay serve``."""
+    """The app of one worker process of a multi-process ``assay serve``. A worker is a fresh
+    interpreter: it hides library warnings from the server's log as the command line does."""
+    import sys
+    import warnings
+
     from api.app import create_app
 
+    if not sys.warnoptions:
+        warnings.simplefilter("ignore")
     return create_app(Launch.model_validate_json(os.environ[ENVIRONMENT]).settings())

@@ -9,13 +9,13 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 
 from api.auth import Acting
 from api.problems import ProblemError
-from api.services import services
+from api.services import services_in_force
 from api.uploads import receive, unpack_rule_pack, upload_folder
 from assay.services import Services
 from audits.jobs import run_local
 
 router = APIRouter(prefix="/v1", tags=["rule packs"])
-Found = Annotated[Services, Depends(services)]
+Found = Annotated[Services, Depends(services_in_force)]
 RULE_PACK_LIMIT = 64 << 20
 """Bytes a rule pack may have, zipped or unpacked (the bundled pack has well under one MiB)."""
 ZIP_BODY = {

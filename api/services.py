@@ -55,6 +55,13 @@ class InForce:
 
 
 def services(request: Request) -> Services:
-    """The server's services (every handler's dependency)."""
+    """The server's services, for handlers that use no rule pack (sign-in, the public register):
+    they skip asking the store which pack is in force."""
+    found: InForce = request.app.state.in_force
+    return found.services
+
+
+def services_in_force(request: Request) -> Services:
+    """The server's services with the rule pack in force now (engagement and rule-pack handlers)."""
     found: InForce = request.app.state.in_force
     return found.current()

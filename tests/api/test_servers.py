@@ -35,6 +35,7 @@ from tests.api.conftest import (
     Client,
     ServerProcess,
     certify,
+    make_api,
     zipped,
 )
 from tests.engagements.conftest import MovableClock
@@ -214,3 +215,25 @@ def test_two_servers_and_a_worker_re_rate_every_certificate_under_a_corrected_pa
         for server in servers:
             server.stop()
         prepared.services.store.close()
+
+
+def test_one_port_served_by_two_worker_processes(tmp_path: Path) -> None:
+    # assay serve --workers 2: each request may reach either process; sign-in, reads and writes
+    # work across them, since neither keeps anything of its own.
+    made = make_api(tmp_path, None, [])  # type: ignore[arg-type]
+    made.close()
+    server = ServerProcess("--data", str(tmp_path / "data"), "--workers", "2")
+    try:
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            city = Client(http)
+            assert city.sign_in(SUBMITTER).status_code == 200
+            made_ids = [
+                city.post("/v1/engagements", json={"community": "harbourton", "name": "H"}) for _ in range(6)
+            ]
+            assert [r.status_code for r in made_ids] == [201] * 6
+            listed = {e["id"] for e in city.get("/v1/engagements").json()}
+            assert listed == {r.json()["engagement"] for r in made_ids}
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children").read_text().split()
+        assert len(children) >= 2  # the supervisor's worker processes
+    finally:
+        server.stop()
