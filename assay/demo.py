@@ -87,7 +87,7 @@ def run_demo(
 
     added = engagements.import_people(load_people(examples.people_file()), None)["added"]
     step(f"People loaded from {examples.people_file().name}: {', '.join(added)}")
-    submission, verdicts, judged = _submission(examples.sample_pack(), out / "submission")
+    submission, verdicts, judged = sample_submission(examples.sample_pack(), out / "submission")
     community = json.loads((submission / "pack.json").read_text(encoding="utf-8"))["community"]
     eid = engagements.create(SUBMITTER, community["id"], community["name"], [])
     step(f"{SUBMITTER} applies for {rules.model.standard} certification of {community['name']}: {eid}")
@@ -184,9 +184,10 @@ def invocation() -> str:
     return shlex.quote(program)
 
 
-def _submission(sample: Path, target: Path) -> tuple[Path, list[Verdict], list[JudgementEntry]]:
+def sample_submission(sample: Path, target: Path) -> tuple[Path, list[Verdict], list[JudgementEntry]]:
     """Copy the sample pack without its auditor's section (a community never submits verdicts or
-    judgements) and return the verdicts and judgements for the auditors to record."""
+    judgements) and return the verdicts and judgements for the auditors to record (the demo, and
+    the tests and benchmarks that play the same engagement)."""
     shutil.copytree(sample, target)
     manifest = json.loads((target / "pack.json").read_text(encoding="utf-8"))
     verdicts = [

@@ -3,10 +3,9 @@ process, over a fresh store with the demo's people, each with a password; client
 
 from __future__ import annotations
 
+import dataclasses
 import io
-import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +27,7 @@ import examples
 from api.app import create_app
 from api.auth import COOKIE, CSRF_HEADER
 from api.settings import Settings
+from assay.demo import sample_submission
 from assay.services import Services
 from audits.people import load_people
 from certificates.keys import SigningKey
@@ -270,6 +270,23 @@ def zipped(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def submission(target: Path) -> tuple[Path, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The sample submission at ``target`` (as a city sends it) and its auditor's verdicts and
+    judgements as the API takes them."""
+    pack, verdicts, judged = sample_submission(examples.sample_pack(), target)
+    judgements = [
+        {
+            "requirement": j.requirement,
+            "rating": j.rating,
+            "cites": list(j.cites),
+            "method": j.method,
+            "reason": j.reason,
+        }
+        for j in judged
+    ]
+    return pack, [dataclasses.asdict(v) for v in verdicts], judgements
+
+
 def make_api(tmp_path: Path, key: SigningKey, trust: list[x509.Certificate], **settings: Any) -> Api:
     """A server over a fresh data folder with everybody's password set."""
     clock = MovableClock(DAY)
@@ -292,18 +309,7 @@ def make_api(tmp_path: Path, key: SigningKey, trust: list[x509.Certificate], **s
     for person in EVERYONE:
         token = services.accounts.invite(ADMIN, person)
         services.accounts.set_password(token, PASSWORD)
-    pack = tmp_path / "submission"
-    shutil.copytree(examples.sample_pack(), pack)
-    manifest = json.loads((pack / "pack.json").read_text(encoding="utf-8"))
-    verdicts = [
-        {k: v[k] for k in ("evidence_id", "verdict", "method", "reason")}
-        for v in manifest.pop("verifications")
-    ]
-    judgements = [
-        {k: j[k] for k in ("requirement", "rating", "cites", "method", "reason")}
-        for j in manifest.pop("judgements")
-    ]
-    (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pack, verdicts, judgements = submission(tmp_path / "submission")
     return Api(LiveServer(app), services, clock, data, pack, verdicts, judgements)
 
 

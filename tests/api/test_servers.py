@@ -4,9 +4,7 @@ as on one server."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from tests.api.conftest import (
     ServerProcess,
     certify,
     make_api,
+    submission,
     zipped,
 )
 from tests.engagements.conftest import MovableClock
@@ -75,14 +74,7 @@ def shared(database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sh
     services.engagements.import_people(load_people(people), None)
     for person in EVERYONE:
         services.accounts.set_password(services.accounts.invite(ADMIN, person), PASSWORD)
-    pack = tmp_path / "submission"
-    shutil.copytree(examples.sample_pack(), pack)
-    manifest = json.loads((pack / "pack.json").read_text(encoding="utf-8"))
-    fields = ("evidence_id", "verdict", "method", "reason")
-    verdicts = [{k: v[k] for k in fields} for v in manifest.pop("verifications")]
-    judged = ("requirement", "rating", "cites", "method", "reason")
-    judgements = [{k: j[k] for k in judged} for j in manifest.pop("judgements")]
-    (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pack, verdicts, judgements = submission(tmp_path / "submission")
     return Shared(services, anchor, attachments, pack, verdicts, judgements)
 
 

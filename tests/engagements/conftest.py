@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 import examples
+from assay.demo import sample_submission
 from audits.blobs import Blobs
 from audits.casework import Casework
 from audits.decisions import Decisions
@@ -99,18 +100,7 @@ def make_world(database: str, tmp_path: Path, rule_pack: RulePack, clock: Movabl
     # The anchor named for every database (PostgreSQL has no file beside it to default to).
     store = open_store(database, anchor=tmp_path / "store.head")
     args = (store, Blobs(tmp_path / "attachments"), clock, rule_pack)
-    pack = tmp_path / "submission"
-    shutil.copytree(examples.sample_pack(), pack)
-    manifest = json.loads((pack / "pack.json").read_text(encoding="utf-8"))
-    verdicts = [
-        Verdict(v["evidence_id"], v["verdict"], v["method"], v["reason"])
-        for v in manifest.pop("verifications")
-    ]
-    judged = [
-        JudgementEntry(j["requirement"], j["rating"], tuple(j["cites"]), j["method"], j["reason"])
-        for j in manifest.pop("judgements")
-    ]
-    (pack / "pack.json").write_text(json.dumps(manifest), encoding="utf-8")
+    pack, verdicts, judged = sample_submission(examples.sample_pack(), tmp_path / "submission")
     engagements = Engagements(*args)
     engagements.import_people(load_people(examples.people_file()), None)
     try:
