@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import accounts, engagements, problems, public, rulepacks
 from api.headers import SecurityHeaders
@@ -15,6 +16,7 @@ from api.settings import Settings
 from api.uploads import sweep
 from assay.services import services_for
 from assay.stores import attachment_folder
+from web import pages
 
 TITLE = "Assay"
 VERSION = "1"
@@ -51,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.certificates.mkdir(parents=True, exist_ok=True)
     app.add_middleware(SecurityHeaders)
     problems.install(app)
-    for router in (accounts.router, engagements.router, rulepacks.router, public.router):
+    for router in (accounts.router, engagements.router, rulepacks.router, public.router, pages.router):
         app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("web", "static")]), name="static")
     return app

@@ -22,6 +22,7 @@ PACKAGES = {
     "certutil": "libnss3-tools",
     "zbarimg": "zbar-tools",
     "openssl": "openssl",
+    "chromium": "chromium",
 }
 DATABASE_URL = "ASSAY_TEST_DATABASE_URL"
 """Environment variable naming the PostgreSQL database the store's tests may make schemas in."""

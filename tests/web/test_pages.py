@@ -1,0 +1,71 @@
+"""The public pages over HTTP: the register, a certificate's page, verifying a PDF; in English and
+Chinese, with a script-free Content-Security-Policy."""
+
+from __future__ import annotations
+
+from api.auth import COOKIE
+from tests.api.conftest import Api
+from web.pages import CSP, LANGUAGE_COOKIE
+from web.words import WORDS
+
+
+def test_both_languages_have_every_label() -> None:
+    assert set(WORDS["en"]) == set(WORDS["zh"])
+    assert all(WORDS["zh"][key] for key in WORDS["zh"])
+
+
+def test_the_register_page_lists_and_searches_certificates(site: tuple[Api, str, bytes]) -> None:
+    api, number, _ = site
+    anyone = api.client()
+    page = anyone.get("/", params={"community": "harbour"})
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == CSP
+    assert "script-src" not in CSP  # default-src 'none': no script runs on these pages
+    assert f'href="/certificates/{number}?lang=en"' in page.text
+    assert "Harbourton" in page.text
+    none = anyone.get("/", params={"community": "nowhere"})
+    assert WORDS["en"]["no_matches"] in none.text
+    suspended = anyone.get("/", params={"status": "suspended"})
+    assert number not in suspended.text
+
+
+def test_a_certificate_page_shows_its_status_profile_and_digest(site: tuple[Api, str, bytes]) -> None:
+    api, number, _ = site
+    page = api.client().get(f"/certificates/{number}")
+    assert page.status_code == 200
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in page.text
+    assert page.text.count("<title>") >= 32 + 1  # every characteristic's bar is titled
+    status = api.client().get(f"/v1/certificates/{number}").json()
+    assert WORDS["en"]["status_" + status["status"]] in page.text
+    assert "sha256:" in page.text
+    missing = api.client().get("/certificates/XX-2026-000009")
+    assert missing.status_code == 404
+    assert "XX-2026-000009" in missing.text
+
+
+def test_the_language_switch_is_remembered(site: tuple[Api, str, bytes]) -> None:
+    api, number, _ = site
+    anyone = api.client()
+    chinese = anyone.get(f"/certificates/{number}", params={"lang": "zh"})
+    assert WORDS["zh"]["profile"] in chinese.text
+    assert '<html lang="zh-Hans">' in chinese.text
+    cookie = chinese.headers["set-cookie"]
+    assert cookie.startswith(f"{LANGUAGE_COOKIE}=zh")
+    again = anyone.get("/", headers={"Cookie": f"{LANGUAGE_COOKIE}=zh"})
+    assert WORDS["zh"]["register"] in again.text
+    assert COOKIE not in cookie
+
+
+def test_verifying_a_pdf_gives_the_verdict_in_words(site: tuple[Api, str, bytes]) -> None:
+    api, number, pdf = site
+    anyone = api.client()
+    valid = anyone.post("/verify", files={"pdf": (f"{number}.pdf", pdf, "application/pdf")})
+    assert valid.status_code == 200
+    assert WORDS["en"]["valid"] in valid.text
+    tampered = pdf.replace(b"Harbourton", b"Harbourtom", 1)
+    invalid = anyone.post("/verify", files={"pdf": ("x.pdf", tampered, "application/pdf")})
+    assert WORDS["en"]["invalid"] in invalid.text
+    assert "<li>" in invalid.text  # each failed check named
+    empty = anyone.post("/verify", files={"pdf": ("x.pdf", b"", "application/pdf")})
+    assert empty.status_code == 422
+    assert "no PDF was given" in empty.text
