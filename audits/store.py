@@ -23,6 +23,7 @@ the transaction of the change they record.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import time
@@ -37,6 +38,7 @@ from alembic.util import CommandError
 from sqlalchemy import URL, Engine, Row, create_engine, event, insert, inspect, make_url, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DatabaseError
+from sqlalchemy.pool import NullPool
 
 from audits import binding
 from audits.anchor import anchor_beside, append_head
@@ -395,3 +397,29 @@ def _set_up_postgresql(engine: Engine) -> None:
                     f"no schema on the search path ({search_path}) exists to hold the store; "
                     "create one, or name one with ?options=-csearch_path%3D<schema> in the URL"
                 )
+
+
+@contextmanager
+def scratch_schema(location: str, prefix: str) -> Iterator[str]:
+    """A fresh schema named ``prefix`` and random hex in the PostgreSQL database at ``location``,
+    as the only schema on the search path (psycopg passes the URL's ``options`` to the server);
+    yields the URL that uses it and drops the schema, with everything in it, afterwards. For tests
+    and benchmarks that each need an empty store on a shared server. :class:`StoreError` when the
+    location is not a PostgreSQL database."""
+    url = database_url(location)
+    if url.get_backend_name() != "postgresql":
+        raise StoreError(
+            f"{url.get_backend_name()} is not PostgreSQL: a scratch schema needs a PostgreSQL URL"
+        )
+    schema = f"{prefix}{secrets.token_hex(8)}"
+    admin = create_engine(url, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    try:
+        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()

@@ -62,7 +62,6 @@ import os
 import platform
 import random
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -468,28 +467,15 @@ def log_summary(text: str) -> str:
 
 @contextmanager
 def fresh_schema(database_url: str) -> Iterator[str]:
-    """A fresh schema in the PostgreSQL database, as the only one on the search path (psycopg
-    passes the URL's ``options`` to the server); yields the URL using it, drops it afterwards."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.pool import NullPool
+    """A fresh schema in the PostgreSQL database, dropped afterwards (:func:`audits.store.scratch_schema`)."""
+    from audits.errors import StoreError
+    from audits.store import scratch_schema
 
-    from audits.store import database_url as normalised
-
-    url = normalised(database_url)
-    if url.get_backend_name() != "postgresql":
-        raise SystemExit(f"--database-url must name a PostgreSQL database, not {url.get_backend_name()}")
-    schema = f"bench_load_{secrets.token_hex(6)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+        with scratch_schema(database_url, "bench_load_") as url:
+            yield url
+    except StoreError as exc:
+        raise SystemExit(f"--database-url: {exc}") from None
 
 
 def explain(data: str, attachments: Path | None, world: World, rounds: int = 3) -> None:

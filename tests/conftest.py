@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import secrets
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,12 +12,11 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from sqlalchemy import create_engine
-from sqlalchemy.pool import NullPool
 
 import examples
 import rules as bundled_rules
-from audits.store import database_url
+from audits.errors import StoreError
+from audits.store import scratch_schema
 from certificates.keys import SigningKey, load_signing_key, read_password
 from certificates.pki import TestPki, init_test_pki
 from engine.durable_engine import DurableInference
@@ -111,21 +109,11 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "data")
         return
-    url = database_url(require_database_url())
-    if url.get_backend_name() != "postgresql":
-        pytest.fail(f"{DATABASE_URL} must name a PostgreSQL database, not {url.get_backend_name()}")
-    schema = f"t_{secrets.token_hex(8)}"
-    admin = create_engine(url, poolclass=NullPool)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     try:
-        yield url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False
-        )
-    finally:
-        with admin.begin() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
+        with scratch_schema(require_database_url(), "t_") as url:
+            yield url
+    except StoreError as exc:
+        pytest.fail(f"{DATABASE_URL}: {exc}")
 
 
 @pytest.fixture(scope="session")
