@@ -18,6 +18,18 @@ router = APIRouter(prefix="/v1", tags=["accounts"])
 Found = Annotated[Services, Depends(services)]
 
 
+def start_session_cookie(response: Response, secret: str) -> None:
+    """Set the session cookie (the API's sign-in and the web page's set the same one)."""
+    response.set_cookie(
+        COOKIE, secret, max_age=SESSION_HOURS * 3600, path="/", secure=True, httponly=True, samesite="strict"
+    )
+
+
+def end_session_cookie(response: Response) -> None:
+    """Remove the session cookie from the browser."""
+    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+
+
 def _person(acting: Acting) -> dict[str, Any]:
     return _described(acting.person)
 
@@ -40,15 +52,7 @@ def sign_in(body: SignIn, request: Request, response: Response, found: Found) ->
     session the request came with (if any) ends: the session signed in is always a new one."""
     address = request.client.host if request.client else "unknown"
     session = found.accounts.sign_in(body.person, body.password, address, ending=request.cookies.get(COOKIE))
-    response.set_cookie(
-        COOKIE,
-        session.secret,
-        max_age=SESSION_HOURS * 3600,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="strict",
-    )
+    start_session_cookie(response, session.secret)
     return {
         "person": session.person.id,
         "csrf_token": csrf_token(session.secret),
@@ -65,7 +69,7 @@ def sign_out(acting: Acting, request: Request, response: Response, found: Found)
             400, "not-a-session", "Not a session", "only a session signs out; revoke a token instead"
         )
     found.accounts.sign_out(secret)
-    response.delete_cookie(COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    end_session_cookie(response)
 
 
 @router.get("/me")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 
 from api import accounts, engagements, problems, public, rulepacks
 from api.headers import SecurityHeaders
@@ -16,7 +15,7 @@ from api.settings import Settings
 from api.uploads import sweep
 from assay.services import services_for
 from assay.stores import attachment_folder
-from web import pages
+from web.site import error_page, mount
 
 TITLE = "Assay"
 VERSION = "1"
@@ -48,12 +47,14 @@ def create_app(settings: Settings) -> FastAPI:
     root = folder.parent if folder is not None else None
     app.state.uploads = (root / "uploads") if root is not None else Path(settings.data + ".uploads")
     sweep(app.state.uploads)
+    # Drafts of the next evidence version (web pages): beside the uploads, kept across restarts.
+    app.state.drafts = (root / "drafts") if root is not None else Path(settings.data + ".drafts")
     app.state.certificates = settings.certificates or ((root / "certificates") if root is not None else None)
     if app.state.certificates is not None:
         app.state.certificates.mkdir(parents=True, exist_ok=True)
     app.add_middleware(SecurityHeaders)
-    problems.install(app)
-    for router in (accounts.router, engagements.router, rulepacks.router, public.router, pages.router):
+    problems.install(app, page_error=error_page)
+    for router in (accounts.router, engagements.router, rulepacks.router, public.router):
         app.include_router(router)
-    app.mount("/static", StaticFiles(packages=[("web", "static")]), name="static")
+    mount(app)
     return app

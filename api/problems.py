@@ -9,12 +9,14 @@ unexpected exception is logged and answered with a bare 500, never a traceback.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from audits.errors import NotFoundError, RefusedError, StoreError
@@ -83,19 +85,36 @@ def from_error(error: AssayError, strip: str = "") -> JSONResponse:
     return problem(500, "error", "Error", str(error))
 
 
-def install(app: FastAPI) -> None:
-    """Answer every error of ``app`` with a problem document."""
+PageError = Callable[[Request, int, str, str, list[dict[str, Any]]], Response]
+"""How the web pages show an error: (request, status, title, detail, problems) -> an HTML page."""
+
+
+def install(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Answer every error of ``app`` with a problem document; on a web page (any path outside
+    the API's), with ``page_error``'s page saying the same."""
+
+    def answer(request: Request, found: JSONResponse) -> Response:
+        if page_error is None or request.url.path.startswith(("/v1/", "/openapi", "/static/")):
+            return found
+        body = json.loads(bytes(found.body))
+        shown = page_error(
+            request, found.status_code, body["title"], body["detail"], body.get("problems", [])
+        )
+        for name in ("www-authenticate", "retry-after"):
+            if name in found.headers:
+                shown.headers[name] = found.headers[name]
+        return shown
 
     @app.exception_handler(AssayError)
-    async def _assay(request: Request, exc: AssayError) -> JSONResponse:
-        return from_error(exc)
+    async def _assay(request: Request, exc: AssayError) -> Response:
+        return answer(request, from_error(exc))
 
     @app.exception_handler(ProblemError)
-    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
-        return problem(exc.status, exc.kind, exc.title, exc.detail, **exc.extra)
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        return answer(request, problem(exc.status, exc.kind, exc.title, exc.detail, **exc.extra))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         found = [
             {
                 "file": "request",
@@ -106,13 +125,14 @@ def install(app: FastAPI) -> None:
             for error in exc.errors()
         ]
         detail = f"invalid request: {len(found)} problem(s)"
-        return problem(422, "invalid-input", "Invalid input", detail, problems=found)
+        return answer(request, problem(422, "invalid-input", "Invalid input", detail, problems=found))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http", str(exc.detail), str(exc.detail))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        return answer(request, problem(exc.status_code, "http", str(exc.detail), str(exc.detail)))
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         _LOG.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal", "Internal error", "the server failed; the error is in its log")
+        failed = problem(500, "internal", "Internal error", "the server failed; the error is in its log")
+        return answer(request, failed)

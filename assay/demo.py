@@ -232,11 +232,34 @@ def _write_evaluation(out: Path, result: bytes, trail: str, summary: bytes) -> N
     default=None,
     help="Day of the decision and the certificate (default today); the audit stands at the sample's date.",
 )
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="Instead: load the demo's people and Harbourton's engagement and serve them in a browser, "
+    "printing a sign-in (a generated password) for each role.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="With --serve: port (0: any free).",
+)
 @engine_option
-def demo_command(out: Path, day: dt.datetime | None, engine: str) -> None:
+def demo_command(out: Path, day: dt.datetime | None, serve: bool, host: str, port: int, engine: str) -> None:
     """Run the whole certification process on the sample community, to a signed TEST certificate."""
     terminal = console()
     pack = load_rules(None)
+    if serve:
+        from assay.demo_serve import serve as serve_demo
+
+        def echo(text: str) -> None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+        serve_demo(out, pack, host, port, echo)
+        return
     terminal.print(
         f"Rule pack {pack.id}: {len(pack.characteristics)} of "
         f"{len(pack.model.characteristics())} characteristics encoded, digest {pack.digest}"

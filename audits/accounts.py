@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from audits.authority import as_register_administrator, described
@@ -39,7 +39,7 @@ from audits.binding import Ref, check_rows, inserted, ref
 from audits.errors import RefusedError
 from audits.operations import Operations
 from audits.people import Person, find_person
-from audits.schema import api_tokens, credentials, invitations, sessions, sign_in_failures
+from audits.schema import api_tokens, credentials, invitations, preferences, sessions, sign_in_failures
 from audits.store import append_trail
 
 PASSWORD_MIN, PASSWORD_MAX = 12, 256
@@ -237,6 +237,40 @@ class Accounts(Operations):
         if person is None:
             raise RefusedError("the session is unknown, ended or expired: sign in again")
         return person
+
+    def language(self, person_id: str) -> str | None:
+        """The language ``person_id`` last chose for the pages, if any."""
+        with self.store.read() as connection:
+            found = connection.execute(
+                select(preferences).where(preferences.c.person_id == person_id)
+            ).first()
+            if found is None:
+                return None
+            check_rows(connection, preferences, [found])
+        return str(found.language)
+
+    def set_language(self, person_id: str, language: str) -> None:
+        """Remember ``language`` for ``person_id``; bound by a trail record like every row, so
+        an edit made outside shows, though it changes nothing but how pages read."""
+        with self._operation("choose a language", "", person_id) as (connection, attempt):
+            person = find_person(connection, person_id)
+            if person is None:
+                raise self._refusal(attempt, "no such person")
+            connection.execute(delete(preferences).where(preferences.c.person_id == person.id))
+            values = {"person_id": person.id, "language": language}
+            connection.execute(insert(preferences).values(**values))
+            append_trail(
+                connection,
+                self.clock,
+                described(person.id, person),
+                [
+                    (
+                        "person.language",
+                        {"person": person.id, "language": language},
+                        [inserted(preferences, values)],
+                    )
+                ],
+            )
 
     def sign_out(self, secret: str) -> None:
         """End the session (a trail record); an unknown or ended one is refused."""

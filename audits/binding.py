@@ -55,6 +55,7 @@ from audits.schema import (
     local_jobs,
     pack_versions,
     people,
+    preferences,
     reratings,
     rule_packs,
     sessions,
@@ -86,6 +87,7 @@ BOUND_TABLES: tuple[Table, ...] = (
     rule_packs,
     reratings,
     local_jobs,
+    preferences,
 )
 """Every table whose rows a trail record binds (all but the trail and its index)."""
 _BY_NAME = {table.name: table for table in BOUND_TABLES}

@@ -10,7 +10,7 @@ assigned to, register administrators all. To anybody else an engagement does not
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
@@ -26,12 +26,24 @@ from audits.operations import Operations
 from audits.oscal import assessment_results
 from audits.people import Person, all_people, find_person
 from audits.rerating import Rerating, read_reratings
-from audits.schema import engagement_roles, engagements, evaluations, pack_versions
+from audits.schema import (
+    cases,
+    certificates,
+    decisions,
+    engagement_roles,
+    engagements,
+    evaluations,
+    findings,
+    pack_versions,
+)
 from audits.versions import assemble, version_pack
 from audits.views import HistoryEntry, history, status
+from certificates.register import effective_status
 from engine.evaluation import Inference, evaluate_on
+from engine.performance import KpiLevel, assess_matrix
 from engine.plan import Plan, build_plan
-from engine.result import Result
+from engine.result import CharacteristicResult, Result
+from evidence_schemas.items import EvidenceItem
 from evidence_schemas.pack import EvidencePack
 
 
@@ -51,6 +63,29 @@ class EvaluationView:
     trail: str
     """The evaluation's hash-chained trail, one JSON record a line."""
     trail_head: str
+
+
+@dataclass(frozen=True)
+class Queue:
+    """What awaits the audit team on an engagement's latest evidence."""
+
+    items: tuple[EvidenceItem, ...]
+    """Items without a verdict on their current content."""
+    requirements: tuple[WorksheetRow, ...]
+    """Requirements needing a judgement that have none on the latest evidence."""
+    findings: tuple[dict[str, Any], ...]
+    """Open findings, the soonest due first."""
+
+
+def _finding(row: Any) -> dict[str, Any]:
+    return {
+        "number": row.number,
+        "severity": row.severity,
+        "statement": row.statement,
+        "due_on": row.due_on.isoformat(),
+        "characteristic": row.characteristic,
+        "evidence_id": row.evidence_id,
+    }
 
 
 @dataclass(frozen=True)
@@ -136,8 +171,23 @@ class Reading(Operations):
     ) -> dict[str, int | None]:
         """The levels the latest evidence and verdicts give now, evaluated and not stored: of the
         characteristics ``item`` is offered for, or of every one in scope. What an auditor reads
-        after recording a verdict; only the lead's evaluation is recorded and can be decided on.
-        Characteristics are inferred independently, so one item's costs only its own."""
+        after recording a verdict; only the lead's evaluation is recorded and can be decided on."""
+        found = self.standing(person_id, engagement_id, inference, item=item)
+        return {c.id: c.verified_level for c in found}
+
+    def standing(
+        self,
+        person_id: str,
+        engagement_id: str,
+        inference: Inference,
+        *,
+        item: str | None = None,
+        only: Sequence[str] | None = None,
+    ) -> list[CharacteristicResult]:
+        """Where each characteristic stands on the latest evidence and verdicts (evaluated, not
+        stored): its level, the claim checked, and why not the next level; of the characteristics
+        ``item`` is offered for, or those in ``only``, or all in scope. Characteristics are
+        inferred independently, so one item's costs only its own."""
         with self._reading("read the levels of", engagement_id, person_id) as connection:
             assembled = assemble(connection, engagement_id)
             scope = json.loads(
@@ -153,13 +203,101 @@ class Reading(Operations):
             if offered is None:
                 raise NotFoundError(f"no item {item} in the latest evidence of {engagement_id}")
             wanted = [c for c in scope if c in offered]
+        if only is not None:
+            wanted = [c for c in wanted if c in only]
         if not wanted:
-            return {}
+            return []
         evaluation = evaluate_on(
             self.rules.only(*wanted), assembled.pack, assembled.digest, self.today(), inference
         )
         # The result lists every characteristic of the model; only those evaluated are answers.
-        return {c.id: c.verified_level for c in evaluation.result.characteristics if c.id in wanted}
+        return [c for c in evaluation.result.characteristics if c.id in wanted]
+
+    def queue(self, person_id: str, engagement_id: str, lang: str) -> Queue:
+        """An auditor's work on the latest evidence: items without a verdict, requirements
+        without a judgement, and open findings by due date."""
+        rows = self.worksheet(person_id, engagement_id, lang)
+        with self._reading("read the work queue of", engagement_id, person_id) as connection:
+            assembled = assemble(connection, engagement_id)
+            open_findings = connection.execute(
+                select(findings)
+                .where(findings.c.engagement_id == engagement_id, findings.c.closed_on.is_(None))
+                .order_by(findings.c.due_on, findings.c.number)
+            ).all()
+            check_rows(connection, findings, open_findings)
+        if assembled is None:
+            return Queue((), (), tuple(_finding(f) for f in open_findings))
+        verified = {v.evidence_id for v in assembled.pack.verifications}
+        judged = {j.requirement for j in assembled.pack.judgements}
+        return Queue(
+            tuple(i for i in assembled.pack.items if i.id not in verified),
+            tuple(r for r in rows if r.candidates.requirement.key not in judged),
+            tuple(_finding(f) for f in open_findings),
+        )
+
+    def cases(self, person_id: str, engagement_id: str) -> list[dict[str, Any]]:
+        """The engagement's complaints and appeals, open ones first."""
+        with self._reading("read the cases of", engagement_id, person_id) as connection:
+            rows = connection.execute(
+                select(cases).where(cases.c.engagement_id == engagement_id).order_by(cases.c.number)
+            ).all()
+            check_rows(connection, cases, rows)
+        found = [
+            {
+                "number": r.number,
+                "kind": r.kind,
+                "party": r.party,
+                "subject": r.subject,
+                "decision": r.decision_number,
+                "received_on": r.received_on.isoformat(),
+                "resolution": r.resolution,
+                "resolved_on": r.resolved_on.isoformat() if r.resolved_on else None,
+            }
+            for r in rows
+        ]
+        return sorted(found, key=lambda c: c["resolved_on"] is not None)
+
+    def matrix(self, person_id: str, engagement_id: str) -> list[KpiLevel]:
+        """The ITU-T Y.4904 performance matrix of the latest evidence with its verdicts: each
+        KPI's baseline, level targets and latest value, and the level that value reaches."""
+        with self._reading("read the performance matrix of", engagement_id, person_id) as connection:
+            assembled = assemble(connection, engagement_id)
+        return [] if assembled is None else assess_matrix(assembled.pack, self.today())
+
+    def benchmark(self) -> list[tuple[str, Result]]:
+        """(certificate, result) of each community's latest certificate in force today that was
+        evaluated with the rule pack in force (others would not compare): public, as the
+        register is. Every row read is checked against the trail that bound it."""
+        today = self.today()
+        with self.store.read() as connection:
+            certified = connection.execute(select(certificates).order_by(certificates.c.number)).all()
+            live = [
+                c
+                for c in certified
+                if effective_status(c.status, c.expires_on, today) in ("issued", "reinstated")
+            ]
+            check_rows(connection, certificates, live)
+            chosen = connection.execute(
+                select(decisions).where(decisions.c.certificate.in_([c.number for c in live]))
+            ).all()
+            check_rows(connection, decisions, chosen)
+            evaluated = []
+            for decision in chosen:
+                row = connection.execute(
+                    select(evaluations).where(
+                        evaluations.c.engagement_id == decision.engagement_id,
+                        evaluations.c.number == decision.evaluation_number,
+                        evaluations.c.rule_pack_digest == self.rules.digest,
+                    )
+                ).first()
+                if row is not None:
+                    evaluated.append((decision.certificate, row))
+            check_rows(connection, evaluations, [row for _, row in evaluated])
+        found: dict[str, tuple[str, Result]] = {}
+        for number, row in sorted(evaluated, key=lambda pair: pair[0]):
+            result = Result.model_validate_json(row.result)
+            found[result.pack.community] = (number, result)  # numbers rise: the latest wins
+        return [found[c] for c in sorted(found)]
 
     def oscal(self, person_id: str, engagement_id: str, number: int | None) -> dict[str, Any]:
         """Evaluation ``number`` (the latest when None) as OSCAL assessment results."""
@@ -211,7 +349,7 @@ class Reading(Operations):
     def evidence(self, person_id: str, engagement_id: str, version: int | None) -> tuple[int, EvidencePack]:
         """An evidence version's pack (the latest when None) and its number."""
         with self._reading("read the evidence of", engagement_id, person_id) as connection:
-            number = version if version is not None else _latest_version(connection, engagement_id)
+            number = version if version is not None else latest_version(connection, engagement_id)
             row = connection.execute(
                 select(pack_versions).where(
                     pack_versions.c.engagement_id == engagement_id, pack_versions.c.version == number
@@ -249,7 +387,8 @@ class Reading(Operations):
             yield connection
 
 
-def _latest_version(connection: Connection, engagement_id: str) -> int:
+def latest_version(connection: Connection, engagement_id: str) -> int:
+    """The number of the engagement's latest evidence version (0: none yet)."""
     found = connection.execute(
         select(pack_versions.c.version)
         .where(pack_versions.c.engagement_id == engagement_id)

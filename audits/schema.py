@@ -385,3 +385,14 @@ local_jobs = Table(
 )
 """Jobs queued on a store without a task queue (SQLite), drained by the process that queued
 them or by ``assay worker``; on PostgreSQL jobs go to procrastinate's tables instead."""
+
+# Preferences (migration 0009) -------------------------------------------------------------------
+
+preferences = Table(
+    "preferences",
+    metadata,
+    Column("person_id", String(64), ForeignKey("people.id"), primary_key=True),
+    Column("language", String(8), nullable=False),  # A language of the pages: en or zh.
+)
+"""How each person wants the web pages: only the
+language they last chose, so it follows them from browser to browser."""

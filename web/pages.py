@@ -4,54 +4,27 @@ an uploaded certificate. Each calls the operations the public API calls (:mod:`a
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from api.limits import public_limit
-from api.services import services
+from api.services import services, services_in_force
 from assay.services import Services
 from certificates.errors import RegisterError
 from certificates.register import EFFECTIVE_STATUSES, MAX_PER_PAGE, MAX_QUERY, Register
 from certificates.verify import verification_json, verify_certificate
-from web.charts import profile_svg
-from web.words import LANGUAGES, WORDS
+from engine.benchmark import build_benchmark
+from web.charts import benchmark_svg_for_web, profile_svg
+from web.render import language, render
+from web.words import WORDS, chart_words
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(public_limit)])
 Found = Annotated[Services, Depends(services)]
-LANGUAGE_COOKIE = "assay-lang"
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
-)
-"""No script at all on these pages: they work, and are safe, with JavaScript off."""
-_TEMPLATES = Environment(loader=PackageLoader("web", "templates"), autoescape=select_autoescape(["html"]))
-
-
-def _language(request: Request) -> str:
-    asked = request.query_params.get("lang") or request.cookies.get(LANGUAGE_COOKIE) or "en"
-    return asked if asked in LANGUAGES else "en"
-
-
-def render(
-    request: Request, template: str, heading: str, status_code: int = 200, **values: Any
-) -> HTMLResponse:
-    """A page in the request's language, with the pages' security headers; a language chosen
-    with ``?lang=`` is remembered in a cookie."""
-    lang = _language(request)
-    words = WORDS[lang]
-    page = _TEMPLATES.get_template(template).render(
-        lang=lang, w=words, heading=words.get(heading, heading), **values
-    )
-    response = HTMLResponse(page, status_code=status_code)
-    response.headers["Content-Security-Policy"] = CSP
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=True)
-    return response
+InForce = Annotated[Services, Depends(services_in_force)]
 
 
 def _today(found: Services) -> dt.date:
@@ -74,7 +47,7 @@ def register_page(
     )
 
     def link(to: int) -> str:
-        kept = {k: v for k, v in query.items() if v} | {"page": to, "lang": _language(request)}
+        kept = {k: v for k, v in query.items() if v} | {"page": to, "lang": language(request)}
         return "/?" + urlencode(kept)
 
     return render(
@@ -94,8 +67,8 @@ def certificate_page(number: str, request: Request, found: Found) -> HTMLRespons
     try:
         entry = Register(found.store, found.clock).entry(number, _today(found))
     except RegisterError as exc:
-        return render(request, "problem.html", "not_found", status_code=404, detail=str(exc))
-    lang = _language(request)
+        return render(request, "problem.html", "not_found", status_code=404, detail=str(exc), problems=[])
+    lang = language(request)
     chart = profile_svg(entry.certificate, lang, WORDS[lang])
     return render(
         request, "certificate.html", number, entry=entry, certificate=entry.certificate, chart=chart
@@ -129,3 +102,18 @@ async def verify_upload(request: Request, found: Found) -> HTMLResponse:
         lambda: verify_certificate(data, settings.trust, today=_today(found), register=register.lookup)
     )
     return render(request, "verify.html", "verify", outcome=verification_json(verification))
+
+
+@router.get("/benchmark")
+def benchmark_page(request: Request, found: InForce) -> HTMLResponse:
+    """The communities certified now compared, dimension by dimension (from the results their
+    certificates rest on; public, as their profiles are)."""
+    entries = found.reading.benchmark()
+    lang = language(request)
+    rules = found.reading.rules
+    titles = {d.id: getattr(d.title, lang) for d in rules.model.dimensions}
+    if len(entries) < 2:
+        return render(request, "benchmark.html", "benchmark", chart=None, benchmark=None, titles=titles)
+    compared = build_benchmark(entries, rules, anonymise=False)
+    chart = benchmark_svg_for_web(compared, titles, chart_words(lang))
+    return render(request, "benchmark.html", "benchmark", chart=chart, benchmark=compared, titles=titles)

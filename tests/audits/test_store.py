@@ -35,7 +35,7 @@ from certificates.scheme import Scheme
 from engine.sources import FixedClock
 from tests.certificates.test_register import ISSUED, make_certificate
 
-HEAD = "0008"
+HEAD = "0009"
 
 
 def _trail_row(seq: int) -> dict[str, object]:

@@ -1,6 +1,7 @@
 """The public pages in a real browser (Debian's chromium through Playwright): each page at 1280
 and 390 px wide, in both languages, without horizontal overflow or console errors (a CSP
-violation is one), with JavaScript off as well as on; screenshots kept for review by eye
+violation is one) or serious axe-core violations, with JavaScript off as well as on;
+screenshots kept for review by eye
 (``ASSAY_ARTIFACTS`` names the folder, else the test's temporary one)."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
 
 from tests.api.conftest import Api
 from tests.tools import require_tool
+from tests.web.axe import axe
 
 WIDTHS = (1280, 390)
 
@@ -43,7 +45,13 @@ def test_every_public_page_fits_and_renders_cleanly(
     site: tuple[Api, str, bytes], browser: Browser, artefacts: Path, script: bool
 ) -> None:
     api, number, _ = site
-    pages = {"register": "/?community=harbour", "certificate": f"/certificates/{number}", "verify": "/verify"}
+    pages = {
+        "register": "/?community=harbour",
+        "certificate": f"/certificates/{number}",
+        "verify": "/verify",
+        "benchmark": "/benchmark",
+        "sign-in": "/sign-in",
+    }
     errors: list[ConsoleMessage] = []
 
     def keep(message: ConsoleMessage) -> None:
@@ -67,6 +75,8 @@ def test_every_public_page_fits_and_renders_cleanly(
                     shot = artefacts / f"{name}-{lang}-{width}{'' if script else '-nojs'}.png"
                     page.screenshot(path=str(shot), full_page=True)
                     assert shot.stat().st_size > 1000
+                    if script and width == WIDTHS[0]:
+                        assert axe(page) == [], f"{name} ({lang})"
             failures = [message.text for message in errors if message.type == "error"]
             assert failures == [], failures
         finally:

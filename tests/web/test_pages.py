@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from api.auth import COOKIE
 from tests.api.conftest import Api
-from web.pages import CSP, LANGUAGE_COOKIE
+from web.render import CSP, LANGUAGE_COOKIE
 from web.words import WORDS
 
 
@@ -20,7 +20,9 @@ def test_the_register_page_lists_and_searches_certificates(site: tuple[Api, str,
     page = anyone.get("/", params={"community": "harbour"})
     assert page.status_code == 200
     assert page.headers["content-security-policy"] == CSP
-    assert "script-src" not in CSP  # default-src 'none': no script runs on these pages
+    assert "script-src 'self';" in CSP  # scripts only from this server's files...
+    assert "unsafe-inline" not in CSP  # ...and never inline
+    assert "<script" not in page.text  # the public pages load no script at all
     assert f'href="/certificates/{number}?lang=en"' in page.text
     assert "Harbourton" in page.text
     none = anyone.get("/", params={"community": "nowhere"})

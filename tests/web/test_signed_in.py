@@ -1,0 +1,253 @@
+"""The signed-in pages over plain HTTP (what a browser without script does): sign-in and its
+guards, CSRF on every form, errors as pages, the language remembered per person, attachments
+served safely, and ``assay demo --serve`` printing sign-ins that work."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import examples
+from api.app import create_app
+from api.settings import Settings
+from assay.demo import AUDITOR, BODY, SUBMITTER
+from assay.demo_serve import ROLES, Served, prepare
+from assay.options import load_rules
+from engine.sources import FixedClock
+from tests.api.conftest import LiveServer
+
+SAME_SITE = {"sec-fetch-site": "same-origin"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Served]]:
+    served = prepare(tmp_path_factory.mktemp("demo") / "demo", load_rules(None))
+    app = create_app(
+        Settings(
+            data=str(served.data),
+            clock=FixedClock.at_date(examples.SAMPLE_AS_OF),
+            key=served.key,
+            body=BODY,
+            trust=served.trust,
+        )
+    )
+    server = LiveServer(app)
+    try:
+        yield server.url, served
+    finally:
+        server.stop()
+        app.state.services.store.close()
+
+
+class Browser:
+    """An HTTP client keeping cookies as a browser on localhost does: httpx sends Secure cookies
+    over HTTPS only, and the session cookie is Secure, so they are kept and sent here."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=60, follow_redirects=False)
+        self.cookies: dict[str, str] = {}
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.http.close()
+
+    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        headers = {**({"cookie": cookie} if cookie else {}), **kwargs.pop("headers", {})}
+        response = self.http.request(method, path, headers=headers, **kwargs)
+        for header in response.headers.get_list("set-cookie"):
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if value and "max-age=0" not in header.lower():
+                self.cookies[name] = value
+            else:
+                self.cookies.pop(name, None)
+        return response
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+
+def browser(url: str) -> Browser:
+    return Browser(url)
+
+
+def sign_in(client: Browser, person: str, password: str) -> httpx.Response:
+    form = client.get("/sign-in")
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+    assert nonce is not None
+    return client.post(
+        "/sign-in",
+        data={"nonce": nonce.group(1), "after": "/work", "person": person, "password": password},
+        headers=SAME_SITE,
+    )
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found is not None, page.text[:500]
+    return found.group(1)
+
+
+def test_a_page_without_a_session_sends_the_browser_to_sign_in(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as client:
+        page = client.get(f"/work/{served.engagement}/queue")
+        assert page.status_code == 303
+        assert page.headers["location"] == f"/sign-in?after=%2Fwork%2F{served.engagement}%2Fqueue"
+
+
+def test_signing_in_refuses_a_wrong_password_a_stale_form_and_another_site(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as client:
+        wrong = sign_in(client, AUDITOR, "not-the-password")
+        assert wrong.status_code == 401
+        assert "cannot sign in" in wrong.text
+        stale = client.post(
+            "/sign-in",
+            data={"nonce": "made-up", "person": AUDITOR, "password": served.passwords[AUDITOR]},
+            headers=SAME_SITE,
+        )
+        assert stale.status_code == 403
+        assert "expired or came from elsewhere" in stale.text
+        form = client.get("/sign-in")
+        nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
+        assert nonce is not None
+        elsewhere = client.post(
+            "/sign-in",
+            data={"nonce": nonce.group(1), "person": AUDITOR, "password": served.passwords[AUDITOR]},
+            headers={"sec-fetch-site": "cross-site"},
+        )
+        assert elsewhere.status_code == 403
+        assert "__Host-assay-session" not in elsewhere.headers.get("set-cookie", "")
+
+
+def test_every_form_needs_the_session_csrf_token(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as client:
+        assert sign_in(client, AUDITOR, served.passwords[AUDITOR]).status_code == 303
+        item = served.left[0]
+        page = client.get(f"/work/{served.engagement}/items/{item}")
+        assert page.status_code == 200
+        verdict = {"verdict": "accepted", "method": "document_review", "reason": "Checked."}
+        missing = client.post(f"/work/{served.engagement}/items/{item}/verdict", data=verdict)
+        assert missing.status_code == 403
+        assert "CSRF token missing or wrong" in missing.text
+        assert missing.headers["content-type"].startswith("text/html")  # a page, not JSON
+        wrong = client.post(f"/work/{served.engagement}/items/{item}/verdict", data={**verdict, "csrf": "x"})
+        assert wrong.status_code == 403
+        queue = client.get(f"/work/{served.engagement}/queue")
+        assert item in queue.text  # nothing was recorded
+
+
+def test_a_refusal_is_shown_on_the_page_with_the_operation_reason(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as client:
+        assert sign_in(client, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
+        item = served.left[0]
+        page = client.get(f"/work/{served.engagement}/items/{item}")
+        refused = client.post(
+            f"/work/{served.engagement}/items/{item}/verdict",
+            data={
+                "verdict": "accepted",
+                "method": "document_review",
+                "reason": "Ours.",
+                "csrf": csrf_of(page),
+            },
+        )
+        assert refused.status_code == 403
+        assert f"{SUBMITTER}" in refused.text
+        assert "may not" in refused.text
+
+
+def test_the_language_a_person_chooses_follows_them_to_another_browser(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as first, browser(url) as second:
+        assert sign_in(first, AUDITOR, served.passwords[AUDITOR]).status_code == 303
+        assert "我的工作" in first.get("/work", params={"lang": "zh"}).text
+        assert sign_in(second, AUDITOR, served.passwords[AUDITOR]).status_code == 303
+        again = second.get("/work")
+        assert 'lang="zh-Hans"' in again.text  # no cookie in this client: the store remembered
+        assert "我的工作" in again.text
+        first.get("/work", params={"lang": "en"})
+
+
+def test_an_attachment_is_a_sandboxed_download_and_a_pdf_is_shown_framed(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as client:
+        assert sign_in(client, AUDITOR, served.passwords[AUDITOR]).status_code == 303
+        page = client.get(f"/work/{served.engagement}/items/vision-2035")
+        links = re.findall(rf"/work/{served.engagement}/attachments/([0-9a-f]{{64}})", page.text)
+        assert links, "the sample's vision document has an attachment"
+        shown = client.get(f"/work/{served.engagement}/attachments/{links[0]}")
+        assert shown.status_code == 200
+        assert shown.headers["x-content-type-options"] == "nosniff"
+        assert "sandbox" in shown.headers["content-security-policy"]
+        if shown.content.startswith(b"%PDF-"):
+            assert shown.headers["content-disposition"].startswith("inline")
+            assert "frame-ancestors 'self'" in shown.headers["content-security-policy"]
+        else:
+            assert shown.headers["content-disposition"].startswith("attachment")
+
+
+def test_a_page_of_the_whole_sample_stays_small(demo: tuple[str, Served]) -> None:
+    """The draft lists every item of the sample (120): its page is far under 200 KB."""
+    url, served = demo
+    with browser(url) as client:
+        assert sign_in(client, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
+        page = client.get(f"/work/{served.engagement}/draft")
+        assert page.status_code == 200
+        assert page.text.count("/draft/items/") >= 100
+        assert len(page.content) < 200_000, len(page.content)
+
+
+def test_demo_serve_prints_a_sign_in_for_each_role_that_works(tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "assay",
+        "demo",
+        "--serve",
+        "--out",
+        str(tmp_path / "demo"),
+        "--port",
+        "0",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 120
+        while not any(line.startswith("Stop the server") for line in lines):
+            assert time.monotonic() < deadline, lines
+            line = process.stdout.readline()
+            assert line, f"the demo stopped: {process.stderr.read() if process.stderr else ''}"
+            lines.append(line.rstrip("\n"))
+        address = re.search(r"http://127\.0\.0\.1:\d+", lines[0])
+        assert address is not None, lines
+        printed = dict(re.findall(r"^\s+(\S+)\s+password (\S+)", "\n".join(lines), re.MULTILINE))
+        assert set(printed) == set(ROLES)
+        for person, password in printed.items():
+            with browser(address.group()) as client:
+                signed = sign_in(client, person, password)
+                assert signed.status_code == 303, (person, signed.text[:300])
+                assert client.get("/work").status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
