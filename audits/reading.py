@@ -18,7 +18,7 @@ from typing import IO, Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from audits.authority import REGISTER_ADMINISTRATOR, as_reader
+from audits.authority import REGISTER_ADMINISTRATOR, as_reader, community_of
 from audits.binding import check_rows
 from audits.errors import NotFoundError
 from audits.judging import WorksheetRow, worksheet
@@ -133,6 +133,11 @@ class Reading(Operations):
         """Where the engagement stands (as ``assay engagement status --json``)."""
         with self._reading("read", engagement_id, person_id) as connection:
             return status(connection, engagement_id, self.today())
+
+    def status_and_community(self, person_id: str, engagement_id: str) -> tuple[dict[str, Any], str]:
+        """:meth:`status`, and the id of the community the engagement is about (one read)."""
+        with self._reading("read", engagement_id, person_id) as connection:
+            return status(connection, engagement_id, self.today()), community_of(connection, engagement_id)
 
     def history(self, person_id: str, engagement_id: str) -> list[HistoryEntry]:
         """Levels at every evaluation, with what changed and why."""

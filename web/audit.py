@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -247,7 +248,9 @@ def record_judgement(
     except (RefusedError, InputError) as exc:
         status = 403 if isinstance(exc, RefusedError) else 422
         return _requirement_page(request, visitor, found, engagement, key, _message(exc), status)
-    return RedirectResponse(f"/work/{engagement}/requirement?key={key}&recorded=1", status_code=303)
+    return RedirectResponse(
+        f"/work/{engagement}/requirement?key={quote(key, safe='/')}&recorded=1", status_code=303
+    )
 
 
 @router.post("/work/{engagement}/findings")

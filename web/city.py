@@ -21,6 +21,7 @@ from audits.drafts import Draft, Drafts
 from audits.errors import NotFoundError
 from engine.errors import InputError
 from evidence_schemas.pack import Claim
+from evidence_schemas.workbook import read_claims
 from web.charts import matrix_svg
 from web.forms import KINDS, form_values, item_form, item_values, parse_item
 from web.render import language, render
@@ -29,6 +30,8 @@ from web.words import chart_words
 from web.work import engagement_context
 
 router = APIRouter(include_in_schema=False)
+WORKBOOK_LIMIT = 16 << 20
+"""Bytes a self-assessment workbook may have (the filled template is a few tens of KB)."""
 Found = Annotated[Services, Depends(services_in_force)]
 
 
@@ -279,7 +282,16 @@ def _claims(
         for c in found.reading.rules.model.characteristics()
         if not scope or c.id in scope
     ]
-    return render(request, "claims.html", "claims", status, visitor=visitor, rows=rows, **context)
+    return render(
+        request,
+        "claims.html",
+        "claims",
+        status,
+        visitor=visitor,
+        rows=rows,
+        workbook_problem=errors.get(""),
+        **context,
+    )
 
 
 @router.post("/work/{engagement}/draft/claims")
@@ -307,6 +319,41 @@ def save_claims(engagement: str, request: Request, visitor: Signed, form: Form, 
         return _claims(request, visitor, found, engagement, values, errors, 422)
     _drafts(request, found).set_claims(visitor.person.id, engagement, claims)
     return RedirectResponse(f"/work/{engagement}/draft", status_code=303)
+
+
+@router.post("/work/{engagement}/draft/claims/workbook")
+async def claims_workbook(
+    engagement: str, request: Request, visitor: Signed, form: Form, found: Found
+) -> Response:
+    """Take the claims from a filled self-assessment workbook (``assay pack template``), as
+    ``assay pack import-claims`` does; every bad cell is named on the claims page."""
+    upload = form.get("workbook")
+    drafts = _drafts(request, found)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise ProblemError(
+            422, "invalid-input", "Invalid input", "choose a filled workbook (.xlsx) to upload"
+        )
+    uploads: Path = request.app.state.uploads
+    uploads.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=uploads) as scratch:
+        path = Path(scratch) / "claims.xlsx"
+        with path.open("wb") as out:
+            while chunk := await upload.read(1 << 20):
+                out.write(chunk)
+                if out.tell() > WORKBOOK_LIMIT:
+                    raise ProblemError(
+                        422, "invalid-input", "Invalid input", f"a workbook of at most {WORKBOOK_LIMIT} bytes"
+                    )
+        try:
+            claims = await anyio.to_thread.run_sync(read_claims, path, found.reading.rules.model)
+        except InputError as exc:
+            named = [f"{upload.filename}: {line}" for line in _problems(exc)]
+            problems = {"": "; ".join(named).replace(str(path), upload.filename)}
+            return _claims(request, visitor, found, engagement, {}, problems, 422)
+    drafts.set_claims(
+        visitor.person.id, engagement, [c.model_dump(mode="json", exclude_none=True) for c in claims]
+    )
+    return RedirectResponse(f"/work/{engagement}/draft/claims", status_code=303)
 
 
 def _claim_json(characteristic: str, now: str, later: str) -> str:

@@ -174,6 +174,7 @@ WORDS["en"].update(
         "claims_intro": "The level you claim now and in two years for each characteristic; leave a row "
         "blank to claim nothing.",
         "save_claims": "Save the claims",
+        "claims_workbook": "Or upload the filled self-assessment workbook (assay pack template)",
         "submit_version": "Submit this version",
         "discard_draft": "Discard the draft",
         "save_item": "Save the item",
@@ -376,6 +377,7 @@ WORDS["zh"].update(
         "claims_count": "已声明 {count} 项特征",
         "claims_intro": "每项特征当前和两年后声明的等级；留空表示不声明。",
         "save_claims": "保存声明",
+        "claims_workbook": "或上传填好的自我评估工作簿（assay pack template）",
         "submit_version": "提交此版本",
         "discard_draft": "放弃草稿",
         "save_item": "保存证据项",

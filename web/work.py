@@ -21,12 +21,12 @@ router = APIRouter(include_in_schema=False)
 Found = Annotated[Services, Depends(services_in_force)]
 
 
-def roles_on(visitor: Visitor, status: dict[str, Any], community: str | None) -> set[str]:
+def roles_on(visitor: Visitor, status: dict[str, Any], community: str) -> set[str]:
     """What the visitor is on this engagement: their team roles, ``submitter`` for their own
     community, ``register_administrator`` when they are one. Only chooses which links a page
     shows; every operation still checks for itself."""
     roles = set(status["team"].get(visitor.person.id, []))
-    if community is not None and visitor.person.community == community:
+    if visitor.person.community == community:
         roles.add(SUBMITTER)  # a community's own people are its submitters
     if visitor.has(REGISTER_ADMINISTRATOR):
         roles.add(REGISTER_ADMINISTRATOR)
@@ -35,9 +35,7 @@ def roles_on(visitor: Visitor, status: dict[str, Any], community: str | None) ->
 
 def engagement_context(found: Services, visitor: Visitor, engagement: str) -> dict[str, Any]:
     """The status every engagement page shows at its head, and the visitor's roles on it."""
-    status = found.reading.status(visitor.person.id, engagement)
-    listed = next((e for e in found.reading.engagements(visitor.person.id) if e["id"] == engagement), None)
-    community = listed["community"] if listed else None
+    status, community = found.reading.status_and_community(visitor.person.id, engagement)
     return {"status": status, "roles": roles_on(visitor, status, community), "engagement": engagement}
 
 

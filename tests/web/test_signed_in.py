@@ -4,6 +4,7 @@ served safely, and ``assay demo --serve`` printing sign-ins that work."""
 
 from __future__ import annotations
 
+import html
 import re
 import subprocess
 import sys
@@ -13,15 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openpyxl
 import pytest
 
 import examples
 from api.app import create_app
 from api.settings import Settings
-from assay.demo import AUDITOR, BODY, SUBMITTER
+from assay.demo import ADMIN, AUDITOR, BODY, SUBMITTER
 from assay.demo_serve import ROLES, Served, prepare
 from assay.options import load_rules
 from engine.sources import FixedClock
+from evidence_schemas.workbook import write_template
 from tests.api.conftest import LiveServer
 
 SAME_SITE = {"sec-fetch-site": "same-origin"}
@@ -251,3 +254,50 @@ def test_demo_serve_prints_a_sign_in_for_each_role_that_works(tmp_path: Path) ->
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_claims_come_from_an_uploaded_workbook_and_a_bad_one_is_named(
+    demo: tuple[str, Served], tmp_path: Path
+) -> None:
+    url, served = demo
+    rules = load_rules(None)
+    template = tmp_path / "claims.xlsx"
+    write_template(template, rules.model, rules)
+    book = openpyxl.load_workbook(template)
+    sheet = book["Self-assessment"]
+    for row in range(2, 2 + len(rules.model.characteristics())):
+        sheet[f"I{row}"], sheet[f"J{row}"] = 2, 3  # every level claimed: now 2, in two years 3
+    book.save(template)
+    with browser(url) as client:
+        assert sign_in(client, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
+        page = client.get(f"/work/{served.engagement}/draft/claims")
+        target = f"/work/{served.engagement}/draft/claims/workbook"
+        bad = client.post(
+            target,
+            data={"csrf": csrf_of(page)},
+            files={"workbook": ("claims.xlsx", b"not a workbook", "application/octet-stream")},
+        )
+        assert bad.status_code == 422
+        assert "claims.xlsx: not an .xlsx workbook" in bad.text  # the file uploaded, not a server path
+        assert str(tmp_path) not in bad.text
+        good = client.post(
+            target,
+            data={"csrf": csrf_of(page)},
+            files={"workbook": ("claims.xlsx", template.read_bytes(), "application/octet-stream")},
+        )
+        assert good.status_code == 303, good.text[:500]
+        claims = client.get(f"/work/{served.engagement}/draft").text
+        assert "32 characteristics claimed" in claims
+
+
+def test_the_rerating_report_is_for_the_body_alone(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    with browser(url) as admin, browser(url) as city:
+        assert sign_in(admin, ADMIN, served.passwords[ADMIN]).status_code == 303
+        report = admin.get("/reratings")
+        assert report.status_code == 200
+        assert "No re-rating has been made." in report.text
+        assert sign_in(city, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
+        refused = city.get("/reratings")
+        assert refused.status_code == 403
+        assert "only the body's reviewers and register administrators" in html.unescape(refused.text)
