@@ -36,12 +36,15 @@ from assay.services import Services
 from audits.engagements import Verdict
 from audits.judging import JudgementEntry
 from audits.oscal import oscal_json
+from audits.reading import Download
 from certificates.scheme import Scheme
 from engine.errors import InputError
 
 router = APIRouter(prefix="/v1", tags=["engagements"])
 Found = Annotated[Services, Depends(services_in_force)]
 CHUNK = 1 << 20
+FRAMED = "; frame-ancestors 'self'"
+"""Added to an inline PDF's policy: only this origin's pages may frame it."""
 
 
 def _settings(request: Request) -> Settings:
@@ -130,20 +133,32 @@ def evidence(engagement: str, version: int, acting: Acting, found: Found) -> dic
 def attachment(engagement: str, sha256: str, acting: Acting, found: Found) -> StreamingResponse:
     """An attachment of the engagement's evidence, as a download: never shown inline from this
     origin (it is a city's file, and could be HTML), and sniffing is off."""
-    download = found.reading.attachment(acting.id, engagement, sha256)
+    return attachment_response(found.reading.attachment(acting.id, engagement, sha256))
+
+
+def attachment_response(download: Download, *, frame_pdf: bool = False) -> StreamingResponse:
+    """A stored attachment streamed as a sandboxed download. With ``frame_pdf`` (the web item
+    page), a PDF (declared so and starting ``%PDF-``) is sent inline instead, for a frame that
+    only this origin may embed, still sandboxed."""
+    head = download.stream.read(5)
+    inline = frame_pdf and download.media_type == "application/pdf" and head == b"%PDF-"
 
     def chunks() -> Iterator[bytes]:
         with download.stream as stream:
+            yield head
             while chunk := stream.read(CHUNK):
                 yield chunk
 
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in download.filename) or "attachment"
     headers = {
-        "Content-Disposition": f'attachment; filename="{safe}"',
+        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{safe}"',
         "Content-Length": str(download.size),
         "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "sandbox; default-src 'none'",
+        "Content-Security-Policy": "sandbox; default-src 'none'"
+        + ("; frame-ancestors 'self'" if inline else ""),
     }
+    if inline:
+        headers["X-Frame-Options"] = "SAMEORIGIN"
     return StreamingResponse(chunks(), media_type=download.media_type, headers=headers)
 
 

@@ -17,6 +17,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 
@@ -32,6 +33,9 @@ from certificates.keys import SigningKey, load_signing_key, read_password
 from certificates.pki import init_test_pki
 from engine.rulepack import RulePack
 from engine.sources import FixedClock, SystemClock
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ROLES = {
     SUBMITTER: "city (submitter)",
@@ -100,23 +104,32 @@ def sign_ins(url: str, served: Served) -> str:
     return "".join(line + "\n" for line in lines)
 
 
+def served_app(served: Served, **settings: Any) -> FastAPI:
+    """The app serving a prepared demo: its day fixed at the sample's assessment date, signing
+    with the demo's TEST key, trusting its root (``settings`` adds or overrides)."""
+    from api.app import create_app
+    from api.settings import Settings
+
+    return create_app(
+        Settings(
+            **{
+                "data": str(served.data),
+                "clock": FixedClock.at_date(examples.SAMPLE_AS_OF),
+                "key": served.key,
+                "body": BODY,
+                "trust": served.trust,
+                **settings,
+            }
+        )
+    )
+
+
 def serve(out: Path, rules: RulePack, host: str, port: int, echo: Callable[[str], None]) -> None:
     """Prepare the demo in ``out`` and serve it until interrupted; ``echo`` prints a line."""
     import uvicorn
 
-    from api.app import create_app
-    from api.settings import Settings
-
     served = prepare(out, rules)
-    app = create_app(
-        Settings(
-            data=str(served.data),
-            clock=FixedClock.at_date(examples.SAMPLE_AS_OF),
-            key=served.key,
-            body=BODY,
-            trust=served.trust,
-        )
-    )
+    app = served_app(served)
     listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listening.bind((host, port))

@@ -29,11 +29,9 @@ import httpx
 import uvicorn
 
 import examples
-from api.app import create_app
 from api.auth import COOKIE
-from api.settings import Settings
-from assay.demo import AUDITOR, BODY, SUBMITTER
-from assay.demo_serve import prepare
+from assay.demo import AUDITOR, SUBMITTER
+from assay.demo_serve import prepare, served_app
 from assay.options import load_rules
 from audits.blobs import Blobs
 from audits.engagements import Engagements
@@ -75,16 +73,7 @@ def main() -> int:
         root = Path(folder) / "demo"
         served = prepare(root, load_rules(None))
         count = _grow(root, served.data, served.engagement, args.items)
-        app = create_app(
-            Settings(
-                data=str(served.data),
-                clock=FixedClock.at_date(examples.SAMPLE_AS_OF),
-                key=served.key,
-                body=BODY,
-                trust=served.trust,
-                public_rate=0,
-            )
-        )
+        app = served_app(served, public_rate=0)
         listening = socket.socket()
         listening.bind(("127.0.0.1", 0))
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))

@@ -277,6 +277,20 @@ def _local(text: Text, lang: Lang) -> str:
     return text.zh if lang == "zh" else text.en
 
 
+def next_actions(
+    found: CharacteristicResult, rules: RulePack, lang: Lang = "en"
+) -> tuple[str | None, list[PlanAction]]:
+    """What one characteristic's next level asks for, in ``lang``: the level's cell in the
+    project's words, and its unmet requirements (each in plain words, with what the result says
+    is missing). (None, []) at the top level or where the next level is not encoded."""
+    nxt = found.next_level
+    levels = {level.level: level for level in found.levels}
+    if nxt is None or nxt not in levels:
+        return None, []
+    texts = _Texts(rules, found.id, lang)
+    return texts.level(levels[nxt]), _actions(found.id, nxt, levels, texts)
+
+
 def _actions(cid: str, level: int, levels: dict[int, LevelResult], texts: _Texts) -> list[PlanAction]:
     """Unmet requirements of ``level`` and of the levels it inherits (``as_at``).
 

@@ -6,13 +6,13 @@ is not the next one; with htmx only that panel is redrawn."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from fastapi.responses import RedirectResponse, Response
 
+from api.engagements import attachment_response
 from api.services import services_in_force
 from assay.services import Services
 from audits.engagements import Verdict
@@ -22,13 +22,10 @@ from engine.errors import InputError
 from web.fieldwords import FIELD_WORDS
 from web.render import language, render
 from web.session import Form, Signed, Visitor
-from web.work import engagement_context
+from web.work import engagement_context, next_steps
 
 router = APIRouter(include_in_schema=False)
 Found = Annotated[Services, Depends(services_in_force)]
-CHUNK = 1 << 20
-PDF_CSP = "sandbox; default-src 'none'; frame-ancestors 'self'"
-"""A PDF shown inside the item page: only that page may frame it, and it runs sandboxed."""
 
 
 @router.get("/work/{engagement}/queue")
@@ -68,6 +65,7 @@ def _item_page(
         fields=fields,
         version=version,
         standing=standing,
+        **next_steps(found, standing, language(request, visitor.person)),
         problem=problem,
         recorded=request.query_params.get("recorded") == "1",
         today=found.clock.now().date().isoformat(),
@@ -128,6 +126,7 @@ def _after(
             status,
             visitor=visitor,
             standing=standing,
+            **next_steps(found, standing, language(request, visitor.person)),
             problem=problem,
             recorded=problem is None,
         )
@@ -164,28 +163,11 @@ def _message(exc: Exception) -> str:
 
 @router.get("/work/{engagement}/attachments/{sha256}")
 def attachment(engagement: str, sha256: str, request: Request, visitor: Signed, found: Found) -> Response:
-    """An attachment: a PDF (declared and starting like one) inline for the item page's frame,
-    sandboxed; anything else as a download, never rendered from this origin."""
-    download = found.reading.attachment(visitor.person.id, engagement, sha256)
-    head = download.stream.read(5)
-    inline = download.media_type == "application/pdf" and head == b"%PDF-"
-
-    def chunks() -> Iterator[bytes]:
-        with download.stream as stream:
-            yield head
-            while chunk := stream.read(CHUNK):
-                yield chunk
-
-    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in download.filename) or "attachment"
-    headers = {
-        "Content-Disposition": f'{"inline" if inline else "attachment"}; filename="{safe}"',
-        "Content-Length": str(download.size),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": PDF_CSP if inline else "sandbox; default-src 'none'",
-        "X-Frame-Options": "SAMEORIGIN",
-    }
-    media_type = "application/pdf" if inline else "application/octet-stream"
-    return StreamingResponse(chunks(), media_type=media_type, headers=headers)
+    """An attachment: a PDF shown in the item page's frame, anything else a download (the
+    API's own sandboxed answer)."""
+    return attachment_response(
+        found.reading.attachment(visitor.person.id, engagement, sha256), frame_pdf=True
+    )
 
 
 def _requirement_page(
@@ -215,6 +197,7 @@ def _requirement_page(
         row=row,
         key=key,
         standing=standing,
+        **next_steps(found, standing, language(request, visitor.person)),
         problem=problem,
         recorded=request.query_params.get("recorded") == "1",
         **context,

@@ -27,7 +27,7 @@ from web.forms import KINDS, form_values, item_form, item_values, parse_item
 from web.render import language, render
 from web.session import Form, Signed, Visitor
 from web.words import chart_words
-from web.work import engagement_context
+from web.work import engagement_context, next_steps
 
 router = APIRouter(include_in_schema=False)
 WORKBOOK_LIMIT = 16 << 20
@@ -54,17 +54,17 @@ def dashboard(engagement: str, request: Request, visitor: Signed, found: Found) 
         standing = found.reading.standing(visitor.person.id, engagement, request.app.state.inference)
         matrix = found.reading.matrix(visitor.person.id, engagement)
     lang = language(request, visitor.person)
-    titles = {c.id: getattr(c.title, lang) for c in found.reading.rules.model.characteristics()}
     chart = matrix_svg(matrix, chart_words(lang)) if matrix else None
+
     return render(
         request,
         "dashboard.html",
         "dashboard",
         visitor=visitor,
         standing=standing,
-        titles=titles,
         matrix=matrix,
         chart=chart,
+        **next_steps(found, standing, lang),
         **context,
     )
 

@@ -3,6 +3,7 @@ the way to each role's pages and its level history. The lead auditor evaluates f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,6 +13,8 @@ from api.services import services_in_force
 from assay.services import Services
 from audits.authority import REGISTER_ADMINISTRATOR, SUBMITTER
 from certificates.scheme import Scheme
+from engine.plan import next_actions
+from engine.result import CharacteristicResult
 from web.charts import history_svg
 from web.render import language, render
 from web.session import Form, Signed, Visitor
@@ -37,6 +40,16 @@ def engagement_context(found: Services, visitor: Visitor, engagement: str) -> di
     """The status every engagement page shows at its head, and the visitor's roles on it."""
     status, community = found.reading.status_and_community(visitor.person.id, engagement)
     return {"status": status, "roles": roles_on(visitor, status, community), "engagement": engagement}
+
+
+def next_steps(found: Services, standing: Sequence[CharacteristicResult], lang: str) -> dict[str, Any]:
+    """What the levels panel shows of each characteristic, in ``lang``: ``steps`` (its next
+    level's summary and unmet requirements) and ``titles``."""
+    rules = found.reading.rules
+    return {
+        "steps": {c.id: next_actions(c, rules, "zh" if lang == "zh" else "en") for c in standing},
+        "titles": {c.id: getattr(c.title, lang) for c in rules.model.characteristics()},
+    }
 
 
 @router.get("/work")

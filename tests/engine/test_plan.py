@@ -8,7 +8,7 @@ import pytest
 
 import examples
 from engine.errors import InputError
-from engine.plan import Plan, PlanItem, build_plan
+from engine.plan import Plan, PlanItem, build_plan, next_actions
 from engine.reference import ReferenceInference
 from engine.result import Result
 from engine.rulepack import RulePack
@@ -214,3 +214,18 @@ def test_a_result_with_an_unknown_characteristic_is_refused(
     messages = {(p.path, p.message) for p in caught.value.problems}
     assert ("characteristics[0].id", "'9.9' is not in the catalogue") in messages
     assert ("characteristics", "characteristic '1.1.1' is missing") in messages
+
+
+def test_next_actions_say_what_one_characteristic_needs_next_in_either_language(
+    results: dict[str, Result], rule_pack: RulePack
+) -> None:
+    resilience = next(c for c in results["harbourton"].characteristics if c.id == "4.3")
+    summary, actions = next_actions(resilience, rule_pack)
+    assert summary == rule_pack.characteristics["4.3"].levels[3].summary.en
+    assert [(a.requirement, a.outcome) for a in actions] == [("4.3/3/management-process", "not_met")]
+    assert actions[0].missing.endswith("rejected by the auditor: resilience-procedure")
+    summary, actions = next_actions(resilience, rule_pack, "zh")
+    assert summary == rule_pack.characteristics["4.3"].levels[3].summary.zh
+    assert actions[0].summary == "经批准的韧性管理程序，经审核员评判其为行动计划提供保障"
+    top = resilience.model_copy(update={"next_level": None})
+    assert next_actions(top, rule_pack) == (None, [])

@@ -6,38 +6,15 @@ screenshots kept for review by eye
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage
 
 from tests.api.conftest import Api
-from tests.tools import require_tool
 from tests.web.axe import axe
 
 WIDTHS = (1280, 390)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    # Debian's chromium (.ci/run installs it): Playwright's own browser download is not reachable.
-    chromium = require_tool("chromium")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture
-def artefacts(tmp_path: Path) -> Path:
-    named = os.environ.get("ASSAY_ARTIFACTS")
-    folder = Path(named) / "screenshots" if named else tmp_path / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 @pytest.mark.parametrize("script", [True, False], ids=["javascript", "no-javascript"])

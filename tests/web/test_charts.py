@@ -23,40 +23,11 @@ from engine.rulepack import RulePack
 from evidence_schemas.reader import read_pack
 from tests.helpers import run_evaluation
 from web.charts import benchmark_svg_for_web, history_svg, matrix_svg
+from web.words import chart_words
 
 SVG = "{http://www.w3.org/2000/svg}"
-LABELS = {
-    "dimension": "Dimension",
-    "level": "Level",
-    "history_chart": "Levels at each evaluation, per dimension",
-    "evaluation": "Evaluation {number}",
-    "purpose_initial": "initial audit",
-    "purpose_surveillance": "surveillance audit",
-    "purpose_recertification": "recertification audit",
-    "mean_level": "mean level",
-    "lowest_level": "lowest level",
-    "with_level": "{count} of {total} characteristics with a level",
-    "level_changes": "{up} levels up, {down} down",
-    "no_level": "no level",
-    "matrix_chart": "Performance matrix: each KPI's latest value against its baseline and targets",
-    "baseline": "baseline",
-    "target": "target for level {level}",
-    "latest": "latest {value} on {date}",
-    "no_observation": "no observation",
-    "gain": "change from baseline {gain}",
-    "higher_is_better": "higher is better",
-    "lower_is_better": "lower is better",
-    "unverified": "unverified",
-    "rejected": "rejected",
-    "benchmark_chart": "Mean verified level per dimension, by community",
-    "percentile_rank": "percentile rank {rank}",
-}
-CHINESE = {
-    **LABELS,
-    "evaluation": "第 {number} 次评价",
-    "mean_level": "平均等级",
-    "lower_is_better": "越低越好",
-}
+LABELS = chart_words("en")
+CHINESE = chart_words("zh")
 
 
 def parse(svg: str) -> Any:

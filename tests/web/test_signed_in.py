@@ -9,48 +9,21 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import openpyxl
-import pytest
 
-import examples
-from api.app import create_app
-from api.settings import Settings
-from assay.demo import ADMIN, AUDITOR, BODY, SUBMITTER
-from assay.demo_serve import ROLES, Served, prepare
+from assay.demo import ADMIN, AUDITOR, SUBMITTER
+from assay.demo_serve import ROLES, Served
 from assay.options import load_rules
-from engine.sources import FixedClock
 from evidence_schemas.workbook import write_template
-from tests.api.conftest import LiveServer
 
 SAME_SITE = {"sec-fetch-site": "same-origin"}
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Served]]:
-    served = prepare(tmp_path_factory.mktemp("demo") / "demo", load_rules(None))
-    app = create_app(
-        Settings(
-            data=str(served.data),
-            clock=FixedClock.at_date(examples.SAMPLE_AS_OF),
-            key=served.key,
-            body=BODY,
-            trust=served.trust,
-        )
-    )
-    server = LiveServer(app)
-    try:
-        yield server.url, served
-    finally:
-        server.stop()
-        app.state.services.store.close()
-
-
-class Browser:
+class HttpBrowser:
     """An HTTP client keeping cookies as a browser on localhost does: httpx sends Secure cookies
     over HTTPS only, and the session cookie is Secure, so they are kept and sent here."""
 
@@ -58,7 +31,7 @@ class Browser:
         self.http = httpx.Client(base_url=url, timeout=60, follow_redirects=False)
         self.cookies: dict[str, str] = {}
 
-    def __enter__(self) -> Browser:
+    def __enter__(self) -> HttpBrowser:
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -84,11 +57,11 @@ class Browser:
         return self.request("POST", path, **kwargs)
 
 
-def browser(url: str) -> Browser:
-    return Browser(url)
+def http_browser(url: str) -> HttpBrowser:
+    return HttpBrowser(url)
 
 
-def sign_in(client: Browser, person: str, password: str) -> httpx.Response:
+def sign_in(client: HttpBrowser, person: str, password: str) -> httpx.Response:
     form = client.get("/sign-in")
     nonce = re.search(r'name="nonce" value="([^"]+)"', form.text)
     assert nonce is not None
@@ -107,7 +80,7 @@ def csrf_of(page: httpx.Response) -> str:
 
 def test_a_page_without_a_session_sends_the_browser_to_sign_in(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as client:
+    with http_browser(url) as client:
         page = client.get(f"/work/{served.engagement}/queue")
         assert page.status_code == 303
         assert page.headers["location"] == f"/sign-in?after=%2Fwork%2F{served.engagement}%2Fqueue"
@@ -115,7 +88,7 @@ def test_a_page_without_a_session_sends_the_browser_to_sign_in(demo: tuple[str, 
 
 def test_signing_in_refuses_a_wrong_password_a_stale_form_and_another_site(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as client:
+    with http_browser(url) as client:
         wrong = sign_in(client, AUDITOR, "not-the-password")
         assert wrong.status_code == 401
         assert "cannot sign in" in wrong.text
@@ -140,7 +113,7 @@ def test_signing_in_refuses_a_wrong_password_a_stale_form_and_another_site(demo:
 
 def test_every_form_needs_the_session_csrf_token(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as client:
+    with http_browser(url) as client:
         assert sign_in(client, AUDITOR, served.passwords[AUDITOR]).status_code == 303
         item = served.left[0]
         page = client.get(f"/work/{served.engagement}/items/{item}")
@@ -158,7 +131,7 @@ def test_every_form_needs_the_session_csrf_token(demo: tuple[str, Served]) -> No
 
 def test_a_refusal_is_shown_on_the_page_with_the_operation_reason(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as client:
+    with http_browser(url) as client:
         assert sign_in(client, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
         item = served.left[0]
         page = client.get(f"/work/{served.engagement}/items/{item}")
@@ -178,7 +151,7 @@ def test_a_refusal_is_shown_on_the_page_with_the_operation_reason(demo: tuple[st
 
 def test_the_language_a_person_chooses_follows_them_to_another_browser(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as first, browser(url) as second:
+    with http_browser(url) as first, http_browser(url) as second:
         assert sign_in(first, AUDITOR, served.passwords[AUDITOR]).status_code == 303
         assert "我的工作" in first.get("/work", params={"lang": "zh"}).text
         assert sign_in(second, AUDITOR, served.passwords[AUDITOR]).status_code == 303
@@ -190,7 +163,7 @@ def test_the_language_a_person_chooses_follows_them_to_another_browser(demo: tup
 
 def test_an_attachment_is_a_sandboxed_download_and_a_pdf_is_shown_framed(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as client:
+    with http_browser(url) as client:
         assert sign_in(client, AUDITOR, served.passwords[AUDITOR]).status_code == 303
         page = client.get(f"/work/{served.engagement}/items/vision-2035")
         links = re.findall(rf"/work/{served.engagement}/attachments/([0-9a-f]{{64}})", page.text)
@@ -209,7 +182,7 @@ def test_an_attachment_is_a_sandboxed_download_and_a_pdf_is_shown_framed(demo: t
 def test_a_page_of_the_whole_sample_stays_small(demo: tuple[str, Served]) -> None:
     """The draft lists every item of the sample (120): its page is far under 200 KB."""
     url, served = demo
-    with browser(url) as client:
+    with http_browser(url) as client:
         assert sign_in(client, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
         page = client.get(f"/work/{served.engagement}/draft")
         assert page.status_code == 200
@@ -244,7 +217,7 @@ def test_demo_serve_prints_a_sign_in_for_each_role_that_works(tmp_path: Path) ->
         printed = dict(re.findall(r"^\s+(\S+)\s+password (\S+)", "\n".join(lines), re.MULTILINE))
         assert set(printed) == set(ROLES)
         for person, password in printed.items():
-            with browser(address.group()) as client:
+            with http_browser(address.group()) as client:
                 signed = sign_in(client, person, password)
                 assert signed.status_code == 303, (person, signed.text[:300])
                 assert client.get("/work").status_code == 200
@@ -268,7 +241,7 @@ def test_claims_come_from_an_uploaded_workbook_and_a_bad_one_is_named(
     for row in range(2, 2 + len(rules.model.characteristics())):
         sheet[f"I{row}"], sheet[f"J{row}"] = 2, 3  # every level claimed: now 2, in two years 3
     book.save(template)
-    with browser(url) as client:
+    with http_browser(url) as client:
         assert sign_in(client, SUBMITTER, served.passwords[SUBMITTER]).status_code == 303
         page = client.get(f"/work/{served.engagement}/draft/claims")
         target = f"/work/{served.engagement}/draft/claims/workbook"
@@ -292,7 +265,7 @@ def test_claims_come_from_an_uploaded_workbook_and_a_bad_one_is_named(
 
 def test_the_rerating_report_is_for_the_body_alone(demo: tuple[str, Served]) -> None:
     url, served = demo
-    with browser(url) as admin, browser(url) as city:
+    with http_browser(url) as admin, http_browser(url) as city:
         assert sign_in(admin, ADMIN, served.passwords[ADMIN]).status_code == 303
         report = admin.get("/reratings")
         assert report.status_code == 200
