@@ -101,6 +101,8 @@ def test_the_demo_lifecycle_through_the_pages(
     city.look("overview")
     city.go(f"/work/{eid}/draft")
     city.look("draft")
+    city.go(f"/work/{eid}/draft/claims")
+    city.look("claims")
     page = city.go(f"/work/{eid}/draft/new?kind=document")
     city.look("new-document")
     page.get_by_label("Id", exact=True).fill("web-action-plan")
@@ -221,6 +223,18 @@ def test_the_demo_lifecycle_through_the_pages(
         assert axe(public) == []
     finally:
         public.close()
+
+    # The register administrator suspends it, with the reason, and reinstates it.
+    admin = person(ADMIN)
+    page = admin.go(f"/work/{eid}/admin")
+    for operation, status in (("suspend", "suspended"), ("reinstate", "reinstated")):
+        page.get_by_label("Change its status").select_option(operation)
+        page.get_by_label("Reason").first.fill(f"Test of {operation} from the pages.")
+        page.get_by_role("button", name="Apply").click()
+        page.locator(f"span.status.{status}").first.wait_for()
+    page = admin.go("/reratings")
+    admin.look("reratings")
+    admin.close()
 
 
 def fill_dates(page: Page) -> None:

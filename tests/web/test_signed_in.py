@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import openpyxl
 
-from assay.demo import ADMIN, AUDITOR, SUBMITTER
+from assay.demo import ADMIN, AUDITOR, LEAD, SUBMITTER
 from assay.demo_serve import ROLES, Served
 from assay.options import load_rules
 from evidence_schemas.workbook import write_template
@@ -274,3 +274,57 @@ def test_the_rerating_report_is_for_the_body_alone(demo: tuple[str, Served]) -> 
         refused = city.get("/reratings")
         assert refused.status_code == 403
         assert "only the body's reviewers and register administrators" in html.unescape(refused.text)
+
+
+def test_an_auditor_raises_a_finding_the_lead_closes_it(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    eid, item = served.engagement, served.left[1]
+    statement = "Review interval of the board not documented"
+    with http_browser(url) as auditor, http_browser(url) as lead:
+        assert sign_in(auditor, AUDITOR, served.passwords[AUDITOR]).status_code == 303
+        page = auditor.get(f"/work/{eid}/items/{item}")
+        form = {"csrf": csrf_of(page), "evidence_id": item, "severity": "minor", "statement": statement}
+        bad = auditor.post(f"/work/{eid}/findings", data={**form, "due_on": "someday"})
+        assert bad.status_code == 422
+        assert "due_on" in bad.text
+        raised = auditor.post(f"/work/{eid}/findings", data={**form, "due_on": "2026-09-30"})
+        assert raised.status_code == 303, raised.text[:300]
+        queue = auditor.get(f"/work/{eid}/queue").text
+        assert statement in queue
+        found = re.search(r"/findings/(\d+)/close", queue)
+        assert found is None  # only the lead closes findings: the auditor gets no form
+        assert sign_in(lead, LEAD, served.passwords[LEAD]).status_code == 303
+        queue_page = lead.get(f"/work/{eid}/queue")
+        found = re.search(r"/findings/(\d+)/close", queue_page.text)
+        assert found is not None
+        closed = lead.post(
+            f"/work/{eid}/findings/{found.group(1)}/close",
+            data={
+                "csrf": csrf_of(queue_page),
+                "evidence": "vision-2035\n",
+                "note": "Interval now documented.",
+            },
+        )
+        assert closed.status_code == 303, closed.text[:300]
+        assert statement not in lead.get(f"/work/{eid}/queue").text
+
+
+def test_a_complaint_is_recorded_and_resolved_on_the_administration_page(demo: tuple[str, Served]) -> None:
+    url, served = demo
+    eid = served.engagement
+    with http_browser(url) as admin:
+        assert sign_in(admin, ADMIN, served.passwords[ADMIN]).status_code == 303
+        page = admin.get(f"/work/{eid}/admin")
+        complaint = {"kind": "complaint", "party": "A resident", "subject": "The engagement page is slow"}
+        recorded = admin.post(f"/work/{eid}/cases", data={"csrf": csrf_of(page), **complaint})
+        assert recorded.status_code == 303, recorded.text[:300]
+        page = admin.get(f"/work/{eid}/admin")
+        assert "The engagement page is slow" in page.text
+        found = re.search(r"/cases/(\d+)/resolve", page.text)
+        assert found is not None
+        resolved = admin.post(
+            f"/work/{eid}/cases/{found.group(1)}/resolve",
+            data={"csrf": csrf_of(page), "resolution": "Answered: pages are within target."},
+        )
+        assert resolved.status_code == 303, resolved.text[:300]
+        assert "Answered: pages are within target." in admin.get(f"/work/{eid}/admin").text
