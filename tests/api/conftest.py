@@ -236,11 +236,18 @@ class Api:
         ]
 
 
-def certify(people: dict[str, Client], pack_zip: bytes, verdicts: Any, judgements: Any) -> tuple[str, str]:
-    """An engagement taken over HTTP from application to an issued certificate, each step by the
-    signed-in person it belongs to (``people`` by id). (engagement, certificate number)."""
+def certify(
+    people: dict[str, Client],
+    pack_zip: bytes,
+    verdicts: Any,
+    judgements: Any,
+    community: tuple[str, str] = ("harbourton", "Harbourton"),
+) -> tuple[str, str]:
+    """An engagement of ``community`` (id, name) taken over HTTP from application to an issued
+    certificate, each step by the signed-in person it belongs to (``people`` by id; the
+    community's submitter as ``SUBMITTER``). (engagement, certificate number)."""
     city, admin, lead = people[SUBMITTER], people[ADMIN], people[LEAD]
-    eid = city.post("/v1/engagements", json={"community": "harbourton", "name": "Harbourton"}).json()
+    eid = city.post("/v1/engagements", json={"community": community[0], "name": community[1]}).json()
     eid = eid["engagement"]
     team = {"lead": LEAD, "auditors": [AUDITOR], "reviewer": REVIEWER}
     decision = {"outcome": "certify", "reason": "As evaluated."}
