@@ -37,6 +37,8 @@ from audits.engagements import Verdict
 from audits.judging import JudgementEntry
 from audits.oscal import oscal_json
 from audits.reading import Download
+from certificates.issue import Issued
+from certificates.model import Language
 from certificates.scheme import Scheme
 from engine.errors import InputError
 
@@ -294,22 +296,30 @@ def decide(engagement: str, body: DecisionIn, acting: Acting, found: Found) -> d
 def issue(engagement: str, body: IssueIn, request: Request, acting: Acting, found: Found) -> dict[str, Any]:
     """Issue the certificate the latest positive decision calls for (a register administrator),
     signed with the server's key."""
+    issued = issue_with_server_key(request, found, acting.id, engagement, body.language)
+    return {"number": issued.certificate.number, "pdf_sha256": issued.pdf_sha256}
+
+
+def issue_with_server_key(
+    request: Request, found: Services, person_id: str, engagement: str, language: Language
+) -> Issued:
+    """Issue as ``person_id``, signed with the server's key into its certificates folder (the
+    API and the administration page); 503 when the server was started without a key."""
     settings = _settings(request)
     if settings.key is None or request.app.state.certificates is None:
         raise ProblemError(
             503, "no-signing-key", "No signing key", "this server has no signing key: start it with --key"
         )
-    issued = found.awarding.issue(
-        acting.id,
+    return found.awarding.issue(
+        person_id,
         engagement,
         settings.key,
         body=settings.body,
-        language=body.language,
+        language=language,
         out=None,
         folder=request.app.state.certificates,
         scheme=Scheme(),
     )
-    return {"number": issued.certificate.number, "pdf_sha256": issued.pdf_sha256}
 
 
 @router.post("/engagements/{engagement}/cases", status_code=201)

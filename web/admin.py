@@ -9,13 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.problems import ProblemError
+from api.engagements import issue_with_server_key
 from api.services import services_in_force
 from assay.services import Services
 from audits.errors import RefusedError
 from certificates.errors import RegisterError, SigningError
 from certificates.model import Language
-from certificates.scheme import Scheme
 from engine.errors import InputError
 from web.render import render
 from web.session import Form, Signed, Visitor
@@ -84,23 +83,9 @@ def assign(engagement: str, request: Request, visitor: Signed, form: Form, found
 @router.post("/work/{engagement}/issue")
 def issue(engagement: str, request: Request, visitor: Signed, form: Form, found: Found) -> Response:
     """Issue and sign the certificate the latest positive decision calls for."""
-    settings = request.app.state.settings
-    if settings.key is None or request.app.state.certificates is None:
-        raise ProblemError(
-            503, "no-signing-key", "No signing key", "this server has no signing key: start it with --key"
-        )
     language: Language = "en+zh" if form.get("language") == "en+zh" else "en"
     try:
-        issued = found.awarding.issue(
-            visitor.person.id,
-            engagement,
-            settings.key,
-            body=settings.body,
-            language=language,
-            out=None,
-            folder=request.app.state.certificates,
-            scheme=Scheme(),
-        )
+        issued = issue_with_server_key(request, found, visitor.person.id, engagement, language)
     except (RefusedError, InputError, RegisterError, SigningError) as exc:
         return _refused(request, visitor, found, engagement, exc)
     return RedirectResponse(f"/work/{engagement}/admin?issued={issued.certificate.number}", status_code=303)
